@@ -2,9 +2,20 @@
 
 The master's allocator actor (written elsewhere) owns one ``HierarchicalAllocator``,
 feeds it cluster events and calls ``allocate()`` on its timer; offers come back
-through the callback given at construction.
+through the callback given at construction. Nothing in this package imports pykka,
+zmq or threads.
 """
 
+from actors.allocator.config import AllocatorConfig, Clock
+from actors.allocator.hierarchical import Allocator, HierarchicalAllocator, OfferCallback
 from actors.allocator.sorter import DRFSorter, Sorter
 
-__all__ = ["DRFSorter", "Sorter"]
+__all__ = [
+    "Allocator",
+    "AllocatorConfig",
+    "Clock",
+    "DRFSorter",
+    "HierarchicalAllocator",
+    "OfferCallback",
+    "Sorter",
+]
