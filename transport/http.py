@@ -1,0 +1,153 @@
+"""The node's HTTP server: routes installed by processes, run inside those processes.
+
+One aiohttp server per node, on its own thread and event loop, bound to the node's
+host at ``http_port``. A process installs ``route("/state", handler)``; the route is
+served at ``/<process name>/state`` (libprocess mounts routes under the process id),
+and also at ``/state`` when the process is the node's ``http_delegate`` (as libprocess
+``initialize("master")`` does). The request is read fully here, handed to the process
+as a message, and ``handler(request) -> HttpResponse`` runs on the process's thread, so
+handlers read actor state safely; the reply comes back through the event loop.
+
+Built in: ``GET /__processes__`` lists the node's processes with their inbox sizes, its
+peers and its counters; ``GET /__trace__`` gives the recent trace events (when on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from aiohttp import web
+
+from transport.errors import BindError
+
+if TYPE_CHECKING:
+    from transport.node import Node
+
+__all__ = ["HttpHandler", "HttpRequest", "HttpResponse", "HttpServer"]
+
+_log = structlog.get_logger("meseta.http")
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """An HTTP request, read in full, as a route handler sees it."""
+
+    method: str
+    path: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes = b""
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+@dataclass(slots=True)
+class HttpResponse:
+    """What a route handler returns."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, data: Any, status: int = 200) -> HttpResponse:
+        return cls(status, json.dumps(data, default=str).encode(), "application/json")
+
+    @classmethod
+    def text(cls, text: str, status: int = 200, content_type: str = "text/plain") -> HttpResponse:
+        return cls(status, text.encode(), content_type)
+
+
+HttpHandler = Callable[[HttpRequest], HttpResponse]
+
+
+class HttpServer:
+    """Serves a node's routes; see the module docstring."""
+
+    def __init__(self, node: Node, port: int, request_timeout: float = 30.0) -> None:
+        self.node = node
+        self.requested_port = port
+        self.port = 0
+        self.request_timeout = request_timeout
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever,
+                                        name=f"meseta-http-{node.address}", daemon=True)
+        self._runner: web.AppRunner | None = None
+
+    def start(self) -> int:
+        """Bind and serve; returns the port (a free one when asked for 0)."""
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(self._start(), self._loop)
+        try:
+            self.port = future.result(timeout=10)
+        except OSError as exc:
+            self.stop()
+            raise BindError(
+                f"cannot bind HTTP on {self.node.host}:{self.requested_port}: {exc}") from None
+        return self.port
+
+    async def _start(self) -> int:
+        app = web.Application(client_max_size=self.node.max_message_size)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.node.host, self.requested_port, reuse_address=True)
+        await site.start()
+        server = site._server
+        assert isinstance(server, asyncio.base_events.Server)
+        return int(server.sockets[0].getsockname()[1])
+
+    def stop(self) -> None:
+        if self._runner is not None and self._thread.is_alive():
+            fut = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
+            try:
+                fut.result(timeout=5)
+            except Exception as exc:  # shutting down anyway; say why it was not clean
+                _log.warning("HTTP server did not stop cleanly", error=repr(exc))
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        if path == "/__processes__":
+            return web.json_response(self.node.describe())
+        if path == "/__trace__":
+            return web.json_response(list(self.node.tracer.recent))
+        found = self.node.find_route(path)
+        if found is None:
+            return web.json_response({"error": f"no route {path}"}, status=404)
+        proc, handler = found
+        req = HttpRequest(request.method, path, dict(request.query), dict(request.headers),
+                          await request.read())
+        reply: asyncio.Future[HttpResponse] = self._loop.create_future()
+        proc._post(self._run, handler, req, reply)
+        try:
+            resp = await asyncio.wait_for(reply, self.request_timeout)
+        except TimeoutError:
+            return web.json_response({"error": "the process did not answer in time"}, status=504)
+        return web.Response(status=resp.status, body=resp.body, content_type=resp.content_type,
+                            headers=resp.headers)
+
+    def _run(self, handler: HttpHandler, req: HttpRequest,
+             reply: asyncio.Future[HttpResponse]) -> None:
+        """Runs on the process's thread."""
+        try:
+            resp = handler(req)
+        except Exception as exc:
+            _log.exception("HTTP handler failed", path=req.path)
+            resp = HttpResponse.json({"error": f"{type(exc).__name__}: {exc}"}, status=500)
+        self._loop.call_soon_threadsafe(_settle, reply, resp)
+
+
+def _settle(reply: asyncio.Future[HttpResponse], resp: HttpResponse) -> None:
+    if not reply.done():
+        reply.set_result(resp)
+
