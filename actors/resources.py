@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 __all__ = [
     "DEFAULT_ROLE",
+    "EMPTY",
     "Reservation",
     "Resource",
     "Resources",
@@ -524,6 +525,7 @@ class Resources:
 
 
 EMPTY = Resources()
+"""The empty value; operations that leave nothing return this very object."""
 
 
 def _view(key: Key, value: Value) -> Resource:

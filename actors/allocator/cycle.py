@@ -20,7 +20,7 @@ from random import Random
 
 from actors.allocator.quota import Quota, add_into, remaining_limits, saturating_sub
 from actors.allocator.records import AgentRecord, AllocatorState
-from actors.resources import Resources
+from actors.resources import EMPTY, Resources
 
 __all__ = ["Offerable", "generate_offers"]
 
@@ -71,29 +71,69 @@ def _fair_share_stage(
     filters = state.filters
     books = state.quota_books
     quotas = state.quotas
+    meets = state.meets_min_allocatable
+    default_min = state.min_allocatable
+    any_filters = filters.index  # skip the filter look-up entirely when there are none
     for agent_id in agent_ids:
         agent = agents[agent_id]
+        available = agent.available
+        if not available:
+            continue
+        allocated = agent.allocated
         for role in role_sorter.iter_sorted():
-            if not agent.available:
-                break
+            candidate = available.allocatable_to(role)
+            if not candidate:
+                continue  # nothing on this agent for this role
+            # Most frameworks use the default minimum: judge the candidate once.
+            candidate_ok = meets(candidate, default_min)
             quota = quotas.get(role) if books is not None else None
-            for framework_id in sorters[role].iter_sorted():
-                available = agent.available.allocatable_to(role)
-                if not available:
-                    break  # nothing left for this role
+            framework_sorter = sorters[role]
+            for framework_id in framework_sorter.iter_sorted():
                 framework = frameworks[framework_id]
-                if not state.allocatable(available, role, framework):
+                if framework.min_allocatable:
+                    if not state.allocatable(candidate, role, framework):
+                        continue
+                elif not candidate_ok:
                     continue
                 if agent.has_gpus and not state.capable(framework, agent):
                     continue
-                offer = available
+                offer = candidate
                 if books is not None:
-                    offer = _chop(state, role, available, quota)
+                    offer = _chop(state, role, candidate, quota)
                     if not state.allocatable(offer, role, framework):
                         continue
-                if filters.is_filtered(framework_id, role, agent_id, offer, now):
+                if (
+                    any_filters
+                    and (framework_id, role) in any_filters
+                    and filters.is_filtered(framework_id, role, agent_id, offer, now)
+                ):
                     continue
-                _offer(state, offerable, agent, framework_id, role, offer)
+                # Coarse-grained: everything allocatable to the role goes to this one.
+                available = agent.available = EMPTY if offer is available else available - offer
+                key = (framework_id, role)
+                held = allocated.get(key)
+                allocated[key] = offer if held is None else held + offer
+                role_sorter.allocated(role, agent_id, offer)
+                framework_sorter.allocated(framework_id, agent_id, offer)
+                if books is not None:
+                    books.track(role, offer)
+                by_role = offerable.get(framework_id)
+                if by_role is None:
+                    by_role = offerable[framework_id] = {}
+                by_agent = by_role.get(role)
+                if by_agent is None:
+                    by_role[role] = {agent_id: offer}
+                else:
+                    held = by_agent.get(agent_id)
+                    by_agent[agent_id] = offer if held is None else held + offer
+                if available is EMPTY or not available:
+                    break
+                candidate = available.allocatable_to(role)
+                if not candidate:
+                    break
+                candidate_ok = meets(candidate, default_min)
+            if available is EMPTY or not available:
+                break
 
 
 def _chop(state: AllocatorState, role: str, available: Resources, quota: Quota | None) -> Resources:

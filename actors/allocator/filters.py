@@ -43,16 +43,17 @@ class OfferFilters:
     """All refusal filters, indexed by (framework_id, role) then agent_id."""
 
     def __init__(self) -> None:
-        self._by_framework_role: dict[tuple[str, str], dict[str, list[RefusedOfferFilter]]] = {}
+        self.index: dict[tuple[str, str], dict[str, list[RefusedOfferFilter]]] = {}
+        """(framework_id, role) -> agent_id -> filters; read-only outside this class."""
 
     def add(self, framework_id: str, role: str, agent_id: str, f: RefusedOfferFilter) -> None:
-        agents = self._by_framework_role.setdefault((framework_id, role), {})
+        agents = self.index.setdefault((framework_id, role), {})
         agents.setdefault(agent_id, []).append(f)
 
     def is_filtered(
         self, framework_id: str, role: str, agent_id: str, offer: Resources, now: float
     ) -> bool:
-        agents = self._by_framework_role.get((framework_id, role))
+        agents = self.index.get((framework_id, role))
         if not agents:
             return False
         found = agents.get(agent_id)
@@ -60,8 +61,8 @@ class OfferFilters:
 
     def expire(self, now: float) -> None:
         """Drop every filter whose time has come."""
-        for key in list(self._by_framework_role):
-            agents = self._by_framework_role[key]
+        for key in list(self.index):
+            agents = self.index[key]
             for agent_id in list(agents):
                 alive = [f for f in agents[agent_id] if now < f.expires_at]
                 if alive:
@@ -69,24 +70,24 @@ class OfferFilters:
                 else:
                     del agents[agent_id]
             if not agents:
-                del self._by_framework_role[key]
+                del self.index[key]
 
     def clear(self, framework_id: str, role: str | None = None) -> None:
         """Forget a framework's filters, for one role or all of them."""
-        for key in list(self._by_framework_role):
+        for key in list(self.index):
             if key[0] == framework_id and (role is None or key[1] == role):
-                del self._by_framework_role[key]
+                del self.index[key]
 
     def clear_agent(self, agent_id: str) -> None:
-        for key in list(self._by_framework_role):
-            self._by_framework_role[key].pop(agent_id, None)
-            if not self._by_framework_role[key]:
-                del self._by_framework_role[key]
+        for key in list(self.index):
+            self.index[key].pop(agent_id, None)
+            if not self.index[key]:
+                del self.index[key]
 
     def active_by_role(self, now: float) -> dict[str, int]:
         """How many unexpired filters each role has (for metrics)."""
         counts: dict[str, int] = {}
-        for (_, role), agents in self._by_framework_role.items():
+        for (_, role), agents in self.index.items():
             alive = sum(1 for fs in agents.values() for f in fs if now < f.expires_at)
             counts[role] = counts.get(role, 0) + alive
         return counts

@@ -185,13 +185,25 @@ class AllocatorState:
 
     def allocatable(self, res: Resources, role: str, framework: FrameworkRecord) -> bool:
         """Mesos ``allocatable()``: worth offering under min_allocatable_resources."""
+        return self.meets_min_allocatable(
+            res, framework.min_allocatable.get(role, self.min_allocatable)
+        )
+
+    @staticmethod
+    def meets_min_allocatable(res: Resources, alternatives: MinAllocatable) -> bool:
+        """Non-empty and, if alternatives are given, meeting all of one of them."""
         if not res:
             return False
-        alternatives = framework.min_allocatable.get(role, self.min_allocatable)
         if not alternatives:
             return True
         qty = res.quantities()
-        return any(all(qty.get(n, 0) >= v for n, v in alt) for alt in alternatives)
+        for alternative in alternatives:
+            for name, minimum in alternative:
+                if qty.get(name, 0) < minimum:
+                    break
+            else:
+                return True
+        return False
 
     def capable(self, framework: FrameworkRecord, agent: AgentRecord) -> bool:
         return not (

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator, Mapping
+from operator import itemgetter
 from typing import Protocol
 
 from actors.resources import Resources
@@ -32,6 +33,7 @@ __all__ = ["DEFAULT_WEIGHT", "DRFSorter", "Sorter"]
 DEFAULT_WEIGHT = 1.0
 
 _Entry = tuple[float, int, str, "_Node"]
+_PATH = itemgetter(2)
 
 
 class Sorter(Protocol):
@@ -123,6 +125,7 @@ class DRFSorter:
         self._terms: list[tuple[str, int]] = []
         self._dirty = False
         self._order: list[str] | None = []
+        self._internal_nodes = 0
 
     # -- clients --------------------------------------------------------------------
 
@@ -146,6 +149,7 @@ class DRFSorter:
             node = _Node(token, current, self._weights.get(_join(current, token), 1.0))
             if position < len(tokens) - 1:
                 node.ordered = []
+                self._internal_nodes += 1
                 self._place(node)
             else:
                 current.inactive[token] = node
@@ -171,12 +175,14 @@ class DRFSorter:
             grand = parent.parent
             if not parent.ordered and not parent.inactive:
                 self._detach(parent)
+                self._internal_nodes -= 1
             elif len(parent.ordered) + len(parent.inactive) == 1:
                 only = parent.children()[0]
                 if only.name == ".":  # Collapse the virtual leaf back into its parent.
                     self._detach(parent)
                     self._detach(only)
                     parent.ordered = None
+                    self._internal_nodes -= 1
                     parent.resources, parent.count = only.resources, only.count
                     parent.active = only.active
                     self._clients[parent.path] = parent
@@ -236,20 +242,35 @@ class DRFSorter:
 
     def allocated(self, client: str, agent_id: str, resources: Resources) -> None:
         """Charge ``resources`` on ``agent_id`` to the client and its ancestors."""
-        node = self._find(client)
-        held = node.resources.get(agent_id)
-        node.resources[agent_id] = resources if held is None else held + resources
+        node = self._clients.get(client) or self._find(client)
+        by_agent = node.resources
+        held = by_agent.get(agent_id)
+        by_agent[agent_id] = resources if held is None else held + resources
         qty = resources.quantities()
         dirty = self._dirty
-        current: _Node | None = node
-        while current is not None and current.parent is not None:
+        terms = self._terms
+        root = self._root
+        current = node
+        while current is not root:
             own = current.qty
-            for name, value in qty.items():
-                own[name] = own.get(name, 0) + value
+            for name, amount in qty.items():
+                own[name] = own.get(name, 0) + amount
             current.count += 1
-            if not dirty and current.entry is not None:
-                self._reposition(current)
-            current = current.parent
+            entry = current.entry
+            if entry is not None and not dirty:
+                # Bubble the node into its new place among its siblings (hot path).
+                ordered: list[_Entry] = current.parent.ordered  # type: ignore[union-attr,assignment]
+                del ordered[bisect_left(ordered, entry)]
+                share = 0.0
+                for name, total in terms:
+                    value = own.get(name)
+                    if value is not None and value / total > share:
+                        share = value / total
+                share /= current.weight
+                current.share = share
+                current.entry = entry = (share, current.count, current.path, current)
+                insort(ordered, entry)
+            current = current.parent  # type: ignore[assignment]
         self._order = None
 
     def unallocated(self, client: str, agent_id: str, resources: Resources) -> None:
@@ -334,6 +355,8 @@ class DRFSorter:
             self._resort()
         if self._order is not None:
             return iter(self._order)
+        if not self._internal_nodes:  # flat: every active child of the root is a client
+            return map(_PATH, self._root.ordered.copy())  # type: ignore[union-attr]
         return self._walk(self._root)
 
     def _walk(self, node: _Node) -> Iterator[str]:
@@ -413,6 +436,7 @@ class DRFSorter:
             del leaf.parent.inactive[leaf.name]
             self._place(leaf)
         leaf.ordered = []
+        self._internal_nodes += 1
         if virtual.active:
             self._place(virtual)
         else:
