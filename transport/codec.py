@@ -29,7 +29,7 @@ import enum
 import types
 import typing
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from transport.errors import (
     MessageTypeError,
@@ -50,6 +50,14 @@ __all__ = [
     "registered_messages",
 ]
 
+if TYPE_CHECKING:  # tells type checkers that @message / @record build dataclasses
+    from typing_extensions import dataclass_transform
+else:
+
+    def dataclass_transform(**_: Any) -> Any:
+        return lambda fn: fn
+
+
 C = TypeVar("C", bound=type)
 Encoder = Callable[[Any], Any]
 Decoder = Callable[[Any, str], Any]
@@ -69,6 +77,7 @@ def _freeze(cls: type) -> type:
 def message(cls: C, /) -> C: ...
 @overload
 def message(*, name: str | None = None) -> Callable[[C], C]: ...
+@dataclass_transform(kw_only_default=True, frozen_default=True)
 def message(cls: Any = None, /, *, name: str | None = None) -> Any:
     """Declare a wire message: a frozen dataclass registered under ``name`` (the class name)."""
 
@@ -85,6 +94,7 @@ def message(cls: Any = None, /, *, name: str | None = None) -> Any:
     return wrap(cls) if cls is not None else wrap
 
 
+@dataclass_transform(kw_only_default=True, frozen_default=True)
 def record(cls: C) -> C:
     """Declare a data type carried inside messages (not addressable on its own)."""
     frozen = _freeze(cls)

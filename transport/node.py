@@ -210,7 +210,7 @@ class Node:
             self.stats["dropped/hook"] += 1
             return
         if ctx is not None and self.tracer.enabled:
-            self.tracer.event("trace.send", str(frm), str(to), message_name(msg), 0, ctx)
+            self.tracer.event("trace.send", str(frm), str(to), message_name(msg), None, ctx)
         try:
             proc.actor_ref.tell([(frm, msg, ctx)])
         except pykka.ActorDeadError:

@@ -195,5 +195,5 @@ class Process(pykka.ThreadingActor):
             self._trace = None
             if self.node.tracer.enabled:
                 self.node.tracer.event(
-                    "trace.recv", str(frm), str(self.pid), message_name(msg), 0, ctx,
+                    "trace.recv", str(frm), str(self.pid), message_name(msg), None, ctx,
                     handler_ms=round((time.perf_counter() - start) * 1000, 3), outcome=outcome)

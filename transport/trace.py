@@ -76,9 +76,11 @@ class Tracer:
         self.enabled = enabled
         self.recent: deque[dict[str, Any]] = deque(maxlen=ring_size)
 
-    def event(self, kind: str, frm: str, to: str, name: str, size: int,
+    def event(self, kind: str, frm: str, to: str, name: str, size: int | None,
               ctx: TraceContext | None, **extra: Any) -> None:
-        record: dict[str, Any] = {"frm": frm, "to": to, "name": name, "size": size}
+        record: dict[str, Any] = {"frm": frm, "to": to, "name": name}
+        if size is not None:
+            record["size"] = size
         if ctx is not None:
             record.update(ctx.fields())
         record.update(extra)
