@@ -187,7 +187,7 @@ class HierarchicalAllocator:
         for role in framework.roles - new_roles:
             state.framework_sorters[role].deactivate(framework_id)
             state.filters.clear(framework_id, role)
-        old_roles = framework.roles
+        old_roles, old_suppressed = framework.roles, framework.suppressed_roles
         framework.roles = new_roles
         for role in old_roles - new_roles:
             state.try_untrack_framework_under_role(framework_id, role)
@@ -200,8 +200,8 @@ class HierarchicalAllocator:
                 sorter.activate(framework_id)
             else:
                 sorter.deactivate(framework_id)
-        for role in (old_roles & new_roles) - framework.suppressed_roles:
-            state.filters.clear(framework_id, role)  # un-suppressing revives
+        for role in (old_suppressed - framework.suppressed_roles) & new_roles:
+            state.filters.clear(framework_id, role)  # un-suppressing a role revives it
         self._request(None)
 
     # -- agents ---------------------------------------------------------------------

@@ -255,22 +255,25 @@ class DRFSorter:
             own = current.qty
             for name, amount in qty.items():
                 own[name] = own.get(name, 0) + amount
-            current.count += 1
+            count = current.count = current.count + 1
             entry = current.entry
+            parent: _Node = current.parent  # type: ignore[assignment]
             if entry is not None and not dirty:
                 # Bubble the node into its new place among its siblings (hot path).
-                ordered: list[_Entry] = current.parent.ordered  # type: ignore[union-attr,assignment]
+                ordered: list[_Entry] = parent.ordered  # type: ignore[assignment]
                 del ordered[bisect_left(ordered, entry)]
                 share = 0.0
                 for name, total in terms:
                     value = own.get(name)
-                    if value is not None and value / total > share:
-                        share = value / total
+                    if value:
+                        fraction = value / total
+                        if fraction > share:
+                            share = fraction
                 share /= current.weight
                 current.share = share
-                current.entry = entry = (share, current.count, current.path, current)
+                current.entry = entry = (share, count, current.path, current)
                 insort(ordered, entry)
-            current = current.parent  # type: ignore[assignment]
+            current = parent
         self._order = None
 
     def unallocated(self, client: str, agent_id: str, resources: Resources) -> None:

@@ -329,3 +329,18 @@ def test_gpu_agents_are_offered_only_to_gpu_capable_frameworks(harness: Harness)
     assert harness.run() == []
     a.add_framework("ml", ["role2"], capabilities=["GPU_RESOURCES"])
     assert [o[0] for o in harness.run()] == ["ml"]
+
+
+def test_update_framework_adds_roles_and_unsuppressing_revives(harness: Harness) -> None:
+    a = harness.allocator
+    a.add_agent("agent1", r("cpus:2;mem:1024"))
+    a.add_framework("fw1", ["role1"], suppressed_roles=["role1"])
+    assert harness.run() == []
+    a.update_framework("fw1", ["role1", "role2"], suppressed_roles=["role1"])
+    assert harness.run() == [("fw1", "role2", "agent1", r("cpus:2;mem:1024"))]
+    a.recover_resources("fw1", "agent1", r("cpus:2;mem:1024"), refuse_seconds=100)
+    a.update_framework("fw1", ["role1", "role2"])  # role2 was never suppressed: filter stays
+    assert harness.run() == [("fw1", "role1", "agent1", r("cpus:2;mem:1024"))]
+    a.recover_resources("fw1", "agent1", r("cpus:2;mem:1024"), role="role1")
+    a.update_framework("fw1", ["role2"])
+    assert harness.tick() == []  # role1 is gone and role2 is still filtered
