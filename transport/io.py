@@ -107,6 +107,7 @@ class IOThread(threading.Thread):
         self._running = True
         self._peers: dict[str, _Peer] = {}
         self._by_push: dict[zmq.Socket[bytes], _Peer] = {}
+        self._by_monitor: dict[zmq.Socket[bytes], _Peer] = {}
         self._senders: dict[str, PID] = {}
         self._deliveries: dict[Any, list[tuple[PID, Any, TraceContext | None]]] = {}
         self._drop = _DropLog(node.stats)
@@ -150,38 +151,44 @@ class IOThread(threading.Thread):
         poller.register(self.pull, zmq.POLLIN)
         poller.register(self.wake_fd, zmq.POLLIN)
         self._monitors = zmq.Poller()
-        next_check = 0.0
+        self._next_check = 0.0
         try:
             while self._running:
-                self.idle = True
-                timeout = 1000.0
-                if self.outbox:
-                    timeout = 0.0
-                elif self._peers:
-                    timeout = max(0.0, (next_check - time.monotonic()) * 1000)
-                if self._deliveries:  # as late as possible: the woken actors find the GIL free
-                    self._deliver()
-                events = poller.poll(int(timeout))
-                self.idle = False
-                for sock, _ in events:
-                    if sock is self.pull:
-                        self._receive()
-                    elif sock == self.wake_fd:
-                        try:
-                            os.eventfd_read(self.wake_fd)
-                        except BlockingIOError:
-                            pass
-                    else:
-                        self._flush(self._by_push[sock])
-                self._drain_outbox()
-                if self._peers and time.monotonic() >= next_check:
-                    self._check_monitors()
-                    next_check = time.monotonic() + self.monitor_interval
-        except Exception:
-            _log.exception("transport I/O thread failed", node=self.node.address)
-            raise
+                try:
+                    self._step(poller)
+                except Exception:  # a bug here must not take the node's I/O down with it
+                    self.node.stats["io_errors"] += 1
+                    _log.exception("transport I/O step failed", node=self.node.address)
+                    time.sleep(0.01)
         finally:
             self._close()
+
+    def _step(self, poller: zmq.Poller) -> None:
+        """Sleep until something happens, then deal with it."""
+        self.idle = True
+        timeout = 1000.0
+        if self.outbox:
+            timeout = 0.0
+        elif self._peers:
+            timeout = max(0.0, (self._next_check - time.monotonic()) * 1000)
+        if self._deliveries:  # as late as possible: the woken actors find the GIL free
+            self._deliver()
+        events = poller.poll(int(timeout))
+        self.idle = False
+        for sock, _ in events:
+            if sock is self.pull:
+                self._receive()
+            elif sock == self.wake_fd:
+                try:
+                    os.eventfd_read(self.wake_fd)
+                except BlockingIOError:
+                    pass
+            else:
+                self._flush(self._by_push[sock])
+        self._drain_outbox()
+        if self._peers and time.monotonic() >= self._next_check:
+            self._check_monitors()
+            self._next_check = time.monotonic() + self.monitor_interval
 
     def _bind(self) -> zmq.Socket[bytes]:
         node = self.node
@@ -344,12 +351,13 @@ class IOThread(threading.Thread):
         push.connect(f"tcp://{address}")
         peer = self._peers[address] = _Peer(address, push, monitor)
         self._by_push[push] = peer
+        self._by_monitor[monitor] = peer
         self._monitors.register(monitor, zmq.POLLIN)
         return peer
 
     def _check_monitors(self) -> None:
         for sock, _ in self._monitors.poll(0):
-            peer = next((p for p in self._peers.values() if p.monitor is sock), None)
+            peer = self._by_monitor.get(sock)
             if peer is not None:
                 self._on_monitor(peer)
 
@@ -376,6 +384,7 @@ class IOThread(threading.Thread):
     def _close_peer(self, peer: _Peer, linger: int) -> None:
         self._peers.pop(peer.address, None)
         self._by_push.pop(peer.push, None)
+        self._by_monitor.pop(peer.monitor, None)
         for poller, sock in ((self._monitors, peer.monitor), (self._poller, peer.push)):
             try:
                 poller.unregister(sock)
