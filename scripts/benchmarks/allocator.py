@@ -89,8 +89,10 @@ def main(argv: list[str]) -> int:
     for agents in AGENT_GRID:
         for frameworks in FRAMEWORK_GRID:
             result = run(agents, frameworks, args.repeat, args.roles, args.seed)
-            print(f"# {agents} agents x {frameworks} frameworks: {result['cycle_s_median']} s",
-                  file=sys.stderr)
+            print(
+                f"# {agents} agents x {frameworks} frameworks: {result['cycle_s_median']} s",
+                file=sys.stderr,
+            )
             results.append(result)
     print(json.dumps(results))
     return 0
