@@ -1,0 +1,159 @@
+"""Command-line flags the Mesos way, each with a ``MESETA_<NAME>`` environment fallback.
+
+Programs declare their flags once::
+
+    flags = Flags("meseta-master", "Run a Meseta master.")
+    flags.add("port", int, 5050, "port the ZeroMQ endpoint listens on")
+    flags.add("offer_timeout", Duration, None, "rescind offers not answered in time")
+    values = flags.parse(sys.argv[1:])          # exits with a clear message on bad input
+    values.port, values.offer_timeout
+
+Syntax follows Mesos: ``--name=value`` or ``--name value``; booleans as ``--name``,
+``--no-name`` or ``--name=true|false``; durations as ``5secs``, ``100ms``, ``10mins``,
+``2hrs``, ``1days`` (a bare number is seconds); byte sizes as ``512MB``, ``4GB``.
+A flag not on the command line takes ``MESETA_<NAME>`` (upper case) from the
+environment, then its default. Used by the console scripts; libraries take the
+resulting values, never ``sys.argv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+__all__ = ["Bytes", "Duration", "FlagError", "Flags", "parse_bool", "parse_bytes",
+           "parse_duration"]
+
+
+class Duration(float):
+    """Seconds, parsed from Mesos' duration syntax."""
+
+
+class Bytes(int):
+    """A byte count, parsed from Mesos' byte syntax."""
+
+
+class FlagError(ValueError):
+    """A flag value that cannot be used; the message says which and why."""
+
+
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "secs": 1.0, "sec": 1.0, "s": 1.0,
+                   "mins": 60.0, "min": 60.0, "hrs": 3600.0, "hr": 3600.0, "days": 86400.0,
+                   "day": 86400.0, "weeks": 604800.0}
+_BYTE_UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
+_NUMBER_UNIT = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*$")
+
+
+def parse_duration(text: str) -> Duration:
+    match = _NUMBER_UNIT.match(text)
+    unit = match.group(2) if match else ""
+    if match is None or (unit and unit not in _DURATION_UNITS):
+        raise FlagError(f"{text!r} is not a duration (e.g. 5secs, 100ms, 10mins)")
+    return Duration(float(match.group(1)) * _DURATION_UNITS.get(unit, 1.0))
+
+
+def parse_bytes(text: str) -> Bytes:
+    match = _NUMBER_UNIT.match(text)
+    unit = (match.group(2) if match else "").upper()
+    if match is None or (unit and unit not in _BYTE_UNITS):
+        raise FlagError(f"{text!r} is not a byte size (e.g. 512MB, 4GB)")
+    return Bytes(int(float(match.group(1)) * _BYTE_UNITS.get(unit or "B", 1)))
+
+
+def parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise FlagError(f"{text!r} is not a boolean (true or false)")
+
+
+def _converter(kind: type) -> Callable[[str], Any]:
+    if kind is Duration:
+        return parse_duration
+    if kind is Bytes:
+        return parse_bytes
+    if kind is bool:
+        return parse_bool
+    if kind in (int, float, str):
+        def convert(text: str) -> Any:
+            try:
+                return kind(text)
+            except ValueError:
+                raise FlagError(f"{text!r} is not a valid {kind.__name__}") from None
+        return convert
+    return kind  # a custom parser: a callable str -> value raising ValueError
+
+
+@dataclass(frozen=True)
+class _Flag:
+    name: str
+    kind: Any
+    default: Any
+    help: str
+    check: Callable[[Any], str | None] | None
+
+
+class Flags:
+    """A program's flags; ``parse`` returns a namespace of their values."""
+
+    def __init__(self, prog: str, description: str) -> None:
+        self.prog = prog
+        self.description = description
+        self._flags: dict[str, _Flag] = {}
+
+    def add(self, name: str, kind: Any, default: Any, help: str,
+            check: Callable[[Any], str | None] | None = None) -> None:
+        """Declare ``--name``; ``check(value)`` may return an error message."""
+        self._flags[name] = _Flag(name, kind, default, help, check)
+
+    def env_name(self, name: str) -> str:
+        return f"MESETA_{name.upper()}"
+
+    def parse(self, argv: Sequence[str], env: Mapping[str, str] | None = None,
+              exit_on_error: bool = True) -> argparse.Namespace:
+        """Parse ``argv`` with environment fallbacks; bad input exits with status 2."""
+        env = os.environ if env is None else env
+        parser = _Parser(prog=self.prog, description=self.description,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+        parser.exit_on_error_flag = exit_on_error
+        for flag in self._flags.values():
+            helptext = f"{flag.help} (env {self.env_name(flag.name)}; default {flag.default})"
+            if flag.kind is bool:
+                parser.add_argument(f"--{flag.name}", nargs="?", const="true", default=None,
+                                    metavar="BOOL", help=helptext)
+                parser.add_argument(f"--no-{flag.name}", dest=flag.name, action="store_const",
+                                    const="false", help=argparse.SUPPRESS)
+            else:
+                parser.add_argument(f"--{flag.name}", default=None, metavar=flag.name.upper(),
+                                    help=helptext)
+        raw = parser.parse_args(list(argv))
+        values: dict[str, Any] = {}
+        for flag in self._flags.values():
+            text = getattr(raw, flag.name)
+            source = f"--{flag.name}"
+            if text is None and self.env_name(flag.name) in env:
+                text, source = env[self.env_name(flag.name)], self.env_name(flag.name)
+            try:
+                value = flag.default if text is None else _converter(flag.kind)(text)
+                problem = flag.check(value) if flag.check and value is not None else None
+            except (FlagError, ValueError) as exc:
+                problem = str(exc)
+            if problem:
+                parser.error(f"{source}: {problem}")
+            values[flag.name] = value
+        return argparse.Namespace(**values)
+
+
+class _Parser(argparse.ArgumentParser):
+    exit_on_error_flag = True
+
+    def error(self, message: str) -> NoReturn:
+        if not self.exit_on_error_flag:
+            raise FlagError(message)
+        super().error(message)
