@@ -28,13 +28,14 @@ class PID:
         """Parse ``name@host:port``; raise ``ValueError`` saying what is wrong."""
         if not isinstance(text, str):
             raise ValueError(f"a PID must be a string, not {type(text).__name__}")
-        name, at, address = text.partition("@")
+        # The host never holds an "@" but a name may: split at the last one.
+        name, at, address = text.rpartition("@")
         if not at or not name:
             raise ValueError(f"bad PID {text!r}: expected name@host:port")
         host, colon, port_text = address.rpartition(":")
         if not colon or not host:
             raise ValueError(f"bad PID {text!r}: expected name@host:port")
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
             raise ValueError(f"bad PID {text!r}: port must be 1-65535")
         return cls(name, host, int(port_text))
 
