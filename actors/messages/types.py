@@ -1,0 +1,166 @@
+"""Every data type of the protocol, in one import: ``from actors.messages.types import TaskInfo``.
+
+The records live in smaller modules by theme; this module only gathers them:
+
+- ``info``: who is who (``FrameworkInfo``, ``AgentInfo``, ``MasterInfo``, ``Attribute``,
+  ``Labels``...), and the codec registration of ``Resources``;
+- ``tasks``: what runs (``CommandInfo``, ``ExecutorInfo``, ``TaskInfo``, ``HealthCheck``,
+  ``KillPolicy``, ``TaskStatus``, ``StatusUpdateInfo``, ``Task``...);
+- ``offers``: ``Offer``, ``Operation`` and its payloads, ``Filters``, ``Request``;
+- ``statistics``: ``ResourceStatistics``;
+- ``task_state``: ``TaskState``, ``Reason``, ``Source`` and the transition table.
+
+Ids. Mesos wraps every id in a one-field message (``FrameworkID{value}``...). Meseta
+carries ids as plain ``str`` fields named for what they identify: ``framework_id``,
+``agent_id``, ``offer_id``, ``task_id``, ``executor_id``, ``container_id`` (and
+``id`` for a record's own id: ``FrameworkInfo.id``, ``AgentInfo.id``, ``Offer.id``,
+``MasterInfo.id``). They are simpler to build, compare, log and use as dict keys, and
+the field name says the kind. An unset id is ``""``.
+
+Conversations (the messages themselves) import from here and live in ``framework``,
+``agent``, ``executor`` and ``internal``.
+"""
+
+from __future__ import annotations
+
+from actors.messages.info import (
+    URL,
+    Address,
+    AgentCapability,
+    AgentInfo,
+    Attribute,
+    DomainInfo,
+    FrameworkCapability,
+    FrameworkInfo,
+    Label,
+    Labels,
+    MasterAgentConnection,
+    MasterCapability,
+    MasterInfo,
+    OfferFilters,
+    Range,
+    ValueType,
+    ip_from_uint32,
+    ip_to_uint32,
+)
+from actors.messages.offers import (
+    DEFAULT_REFUSE_SECONDS,
+    Filters,
+    Offer,
+    Operation,
+    OperationCreate,
+    OperationDestroy,
+    OperationLaunch,
+    OperationLaunchGroup,
+    OperationReserve,
+    OperationType,
+    OperationUnreserve,
+    Request,
+    launch,
+    launch_group,
+)
+from actors.messages.statistics import ResourceStatistics
+from actors.messages.task_state import (
+    TERMINAL,
+    TRANSITIONS,
+    Reason,
+    Source,
+    TaskState,
+    can_transition,
+    is_terminal,
+    transition,
+)
+from actors.messages.tasks import (
+    DEFAULT_KILL_GRACE_PERIOD,
+    URI,
+    CommandInfo,
+    CompletedFramework,
+    ContainerStatus,
+    DiscoveryInfo,
+    DiscoveryVisibility,
+    Environment,
+    EnvironmentVariable,
+    ExecutorInfo,
+    ExecutorType,
+    HealthCheck,
+    HealthCheckType,
+    HTTPCheckInfo,
+    KillPolicy,
+    Port,
+    StatusUpdateInfo,
+    StatusUpdateRecord,
+    StatusUpdateRecordType,
+    Task,
+    TaskGroupInfo,
+    TaskInfo,
+    TaskStatus,
+    TCPCheckInfo,
+)
+
+__all__ = [
+    "DEFAULT_KILL_GRACE_PERIOD",
+    "DEFAULT_REFUSE_SECONDS",
+    "TERMINAL",
+    "TRANSITIONS",
+    "URI",
+    "URL",
+    "Address",
+    "AgentCapability",
+    "AgentInfo",
+    "Attribute",
+    "CommandInfo",
+    "CompletedFramework",
+    "ContainerStatus",
+    "DiscoveryInfo",
+    "DiscoveryVisibility",
+    "DomainInfo",
+    "Environment",
+    "EnvironmentVariable",
+    "ExecutorInfo",
+    "ExecutorType",
+    "Filters",
+    "FrameworkCapability",
+    "FrameworkInfo",
+    "HTTPCheckInfo",
+    "HealthCheck",
+    "HealthCheckType",
+    "KillPolicy",
+    "Label",
+    "Labels",
+    "MasterAgentConnection",
+    "MasterCapability",
+    "MasterInfo",
+    "Offer",
+    "OfferFilters",
+    "Operation",
+    "OperationCreate",
+    "OperationDestroy",
+    "OperationLaunch",
+    "OperationLaunchGroup",
+    "OperationReserve",
+    "OperationType",
+    "OperationUnreserve",
+    "Port",
+    "Range",
+    "Reason",
+    "Request",
+    "ResourceStatistics",
+    "Source",
+    "StatusUpdateInfo",
+    "StatusUpdateRecord",
+    "StatusUpdateRecordType",
+    "TCPCheckInfo",
+    "Task",
+    "TaskGroupInfo",
+    "TaskInfo",
+    "TaskState",
+    "TaskStatus",
+    "ValueType",
+    "can_transition",
+    "ip_from_uint32",
+    "ip_to_uint32",
+    "is_terminal",
+    "launch",
+    "launch_group",
+    "transition",
+]
