@@ -88,6 +88,7 @@ def message(cls: Any = None, /, *, name: str | None = None) -> Any:
             raise RegistrationError(f"message {key!r} is already registered")
         setattr(frozen, _NAME_ATTR, key)
         setattr(frozen, _RECORD_ATTR, True)
+        _check_early(frozen)
         _MESSAGES[key] = frozen
         return typing.cast(C, frozen)
 
@@ -99,7 +100,17 @@ def record(cls: C) -> C:
     """Declare a data type carried inside messages (not addressable on its own)."""
     frozen = _freeze(cls)
     setattr(frozen, _RECORD_ATTR, True)
+    _check_early(frozen)
     return typing.cast(C, frozen)
+
+
+def _check_early(cls: type) -> None:
+    """Refuse an unsupported field type at declaration; forward references wait for first use."""
+    try:
+        typing.get_type_hints(cls)
+    except NameError:  # names defined later in the module (or a recursive record)
+        return
+    _schema(cls)
 
 
 def register_value_type(
@@ -179,7 +190,7 @@ def _compile(cls: type) -> _Schema:
         out: dict[str, Any] = {}
         for key, enc, default in enc_fields:
             value = getattr(obj, key)
-            if default is not _MISSING and value == default:
+            if default is not _MISSING and type(value) is type(default) and value == default:
                 continue
             out[key] = value if enc is None else enc(value)
         return out
@@ -289,7 +300,10 @@ def _codec_for(tp: Any, where: str) -> tuple[Encoder | None, Decoder]:
         def dec_seq(v: Any, path: str) -> Any:
             if type(v) is not list:
                 raise _type_error(path, "array", v)
-            return build(dec_item(x, path) for x in v)
+            try:
+                return build(dec_item(x, path) for x in v)
+            except TypeError as exc:  # an unhashable item of a frozenset
+                raise MessageTypeError(f"{path}: {exc}") from None
 
         enc_seq = list if enc_item is None else (lambda s: [enc_item(x) for x in s])
         return enc_seq, dec_seq
@@ -301,6 +315,8 @@ def _codec_for(tp: Any, where: str) -> tuple[Encoder | None, Decoder]:
         def dec_map(v: Any, path: str) -> Any:
             if type(v) is not dict:
                 raise _type_error(path, "map", v)
+            if any(type(k) is not str for k in v):
+                raise MessageTypeError(f"{path}: map keys must be strings")
             return {k: dec_val(x, f"{path}.{k}") for k, x in v.items()}
 
         enc_map = None if enc_val is None else (lambda m: {k: enc_val(x) for k, x in m.items()})
@@ -318,4 +334,9 @@ def encode_message(obj: Any) -> dict[str, Any]:
 
 def decode_message(cls: type[Any], data: Any) -> Any:
     """The reverse of ``encode_message``; raises ``MessageTypeError`` on bad data."""
-    return _schema(cls).decode(data, "")
+    try:
+        return _schema(cls).decode(data, "")
+    except RecursionError:  # a recursive record nested deeper than Python recurses
+        raise MessageTypeError(f"{cls.__name__}: nested too deeply") from None
+    except RegistrationError as exc:  # a type that could not be checked at declaration
+        raise MessageTypeError(f"{cls.__name__} cannot be decoded: {exc}") from None

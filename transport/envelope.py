@@ -29,7 +29,7 @@ from typing import Any
 import msgpack
 
 from transport.codec import decode_message, encode_message, lookup, message_name
-from transport.errors import MalformedMessageError
+from transport.errors import MalformedMessageError, MessageTypeError
 from transport.pid import PID
 from transport.trace import TraceContext
 
@@ -52,7 +52,11 @@ def _refuse_ext(code: int, data: bytes) -> Any:
 def encode_envelope(to: str, frm: str, msg: Any, ctx: TraceContext | None) -> bytes:
     """One envelope, packed (runs in the sending actor's thread)."""
     trace = None if ctx is None else (ctx.trace_id, ctx.msg_id, ctx.parent_id, ctx.hop)
-    return msgpack.packb((to, frm, message_name(msg), encode_message(msg), trace))
+    name = message_name(msg)
+    try:
+        return msgpack.packb((to, frm, name, encode_message(msg), trace))
+    except (TypeError, ValueError, OverflowError) as exc:  # e.g. an int beyond 64 bits
+        raise MessageTypeError(f"cannot encode {name}: {exc}") from None
 
 
 def batch(envelopes: list[bytes]) -> bytes:
@@ -70,7 +74,9 @@ def batch(envelopes: list[bytes]) -> bytes:
 def split_batch(frame: bytes) -> list[Any]:
     """The envelopes of one frame, still undecoded; ``MalformedMessageError`` if unreadable."""
     try:
-        items = msgpack.unpackb(frame, ext_hook=_refuse_ext)
+        # max_ext_len=0 also refuses ext type -1, which msgpack decodes as a Timestamp
+        # without asking ext_hook.
+        items = msgpack.unpackb(frame, ext_hook=_refuse_ext, max_ext_len=0)
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise MalformedMessageError(f"frame is not a msgpack batch: {exc}") from None
     if type(items) is not list:
