@@ -85,6 +85,7 @@ from actors.messages.info import (
     ValueType,
     ip_from_uint32,
     ip_to_uint32,
+    parse_attributes,
 )
 from actors.messages.internal import (
     AllocatorActivateAgent,
@@ -285,5 +286,6 @@ __all__ = [
     "is_terminal",
     "launch",
     "launch_group",
+    "parse_attributes",
     "transition",
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import re
 
 from actors.resources import EMPTY, Resources
 from transport.codec import record, register_value_type
@@ -39,6 +40,7 @@ __all__ = [
     "ValueType",
     "ip_from_uint32",
     "ip_to_uint32",
+    "parse_attributes",
 ]
 
 register_value_type(Resources, Resources.to_data, Resources.from_data)
@@ -105,6 +107,41 @@ class Attribute:
     ranges: tuple[Range, ...] = ()
     set: frozenset[str] = frozenset()
     text: str = ""
+
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
+def parse_attributes(text: str) -> tuple[Attribute, ...]:
+    """Parse the agent flag ``--attributes``: ``rack:2;ports:[1-3];os:{linux};dc:east``.
+
+    As Mesos does: a number is a SCALAR, ``[a-b,c-d]`` RANGES, ``{x,y}`` a SET, anything
+    else TEXT. ``ValueError`` names the bad part.
+    """
+    out: list[Attribute] = []
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, colon, raw = (x.strip() for x in part.partition(":"))
+        if not colon or not name or not raw:
+            raise ValueError(f"bad attribute {part!r}: expected name:value")
+        out.append(_attribute(name, raw))
+    return tuple(out)
+
+
+def _attribute(name: str, raw: str) -> Attribute:
+    if raw.startswith("[") and raw.endswith("]"):
+        ranges = []
+        for item in filter(None, (r.strip() for r in raw[1:-1].split(","))):
+            begin, dash, end = item.partition("-")
+            if not dash or not begin.strip().isdigit() or not end.strip().isdigit():
+                raise ValueError(f"bad range {item!r} in attribute {name!r}")
+            ranges.append(Range(begin=int(begin), end=int(end)))
+        return Attribute(name=name, type=ValueType.RANGES, ranges=tuple(ranges))
+    if raw.startswith("{") and raw.endswith("}"):
+        items = frozenset(filter(None, (i.strip() for i in raw[1:-1].split(","))))
+        return Attribute(name=name, type=ValueType.SET, set=items)
+    if _NUMBER.fullmatch(raw):
+        return Attribute(name=name, type=ValueType.SCALAR, scalar=float(raw))
+    return Attribute(name=name, type=ValueType.TEXT, text=raw)
 
 
 @record

@@ -42,6 +42,7 @@ from actors.messages.info import (
     ValueType,
     ip_from_uint32,
     ip_to_uint32,
+    parse_attributes,
 )
 from actors.messages.offers import (
     DEFAULT_REFUSE_SECONDS,
@@ -162,5 +163,6 @@ __all__ = [
     "is_terminal",
     "launch",
     "launch_group",
+    "parse_attributes",
     "transition",
 ]
