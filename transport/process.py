@@ -78,12 +78,14 @@ class Process(pykka.ThreadingActor):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        table: dict[type, Callable[..., None]] = {}
+        names: dict[type, str] = {}
         for klass in reversed(cls.__mro__):
-            for attr in vars(klass).values():
+            for attr_name, attr in vars(klass).items():
                 for msg_type in getattr(attr, _HANDLES, ()):
-                    table[msg_type] = attr
-        cls.handlers = table
+                    names[msg_type] = attr_name
+        # Resolved by name, so a subclass overriding a handler method (without repeating
+        # @handles) gets its override called, as plain Python inheritance would.
+        cls.handlers = {msg_type: getattr(cls, name) for msg_type, name in names.items()}
 
     def __init__(self, node: Node, name: str | None = None) -> None:
         super().__init__()
