@@ -106,6 +106,8 @@ class HttpServer:
         return int(server.sockets[0].getsockname()[1])
 
     def stop(self) -> None:
+        if self._loop.is_closed():  # stopped already
+            return
         if self._runner is not None and self._thread.is_alive():
             fut = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
             try:
@@ -114,6 +116,8 @@ class HttpServer:
                 _log.warning("HTTP server did not stop cleanly", error=repr(exc))
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        if not self._thread.is_alive():  # else the loop's __del__ complains at exit
+            self._loop.close()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path

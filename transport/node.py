@@ -107,7 +107,12 @@ class Node:
             from transport.http import HttpServer
 
             self._http = HttpServer(self, self.requested_http_port)
-            self.http_port = self._http.start()
+            try:
+                self.http_port = self._http.start()
+            except BaseException:  # do not leave the ZeroMQ port bound behind the error
+                self._http = None
+                self.stop()
+                raise
         self._started = True
         _log.debug("node started", address=self.address, http_port=self.http_port)
         return self

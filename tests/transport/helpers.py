@@ -64,6 +64,7 @@ class Peer:
     proc: subprocess.Popen[bytes]
     port: int
     log: Path
+    http_port: int | None = None
 
     @property
     def echo(self) -> PID:
@@ -79,7 +80,10 @@ class Peer:
         self.proc.wait(WAIT)
 
 
-def _read_ready(stdout: IO[bytes], proc: subprocess.Popen[bytes], log: Path) -> int:
+def _read_ready(
+    stdout: IO[bytes], proc: subprocess.Popen[bytes], log: Path
+) -> tuple[int, int | None]:
+    """The ``READY <port>`` line's port, and the ``HTTP <port>`` line's if it came first."""
     deadline = time.monotonic() + WAIT
     buf = b""
     with selectors.DefaultSelector() as sel:
@@ -91,9 +95,12 @@ def _read_ready(stdout: IO[bytes], proc: subprocess.Popen[bytes], log: Path) -> 
             if not chunk:
                 break
             buf += chunk
+            http_port = None
             for line in buf.decode(errors="replace").splitlines():
+                if line.startswith("HTTP "):
+                    http_port = int(line.split()[1])
                 if line.startswith("READY "):
-                    return int(line.split()[1])
+                    return int(line.split()[1]), http_port
     raise RuntimeError(f"peer did not get ready (exit {proc.poll()}): {buf!r}\n"
                        f"{log.read_text(errors='replace')[-4000:]}")
 
@@ -109,7 +116,8 @@ def start_peer(log_dir: Path, *args: str, port: int = 0) -> Peer:
         )
     try:
         assert proc.stdout is not None
-        return Peer(proc, _read_ready(proc.stdout, proc, log), log)
+        port, http_port = _read_ready(proc.stdout, proc, log)
+        return Peer(proc, port, log, http_port)
     except BaseException:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(WAIT)

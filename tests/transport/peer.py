@@ -1,6 +1,7 @@
 """A node with an echo/counter process, run in a child OS process by the tests.
 
-``python -m tests.transport.peer [--port N] [--max-message-size BYTES] [--link-timeout S]``
+``python -m tests.transport.peer [--port N] [--max-message-size BYTES] [--link-timeout S]
+[--http-port N]``
 starts a ``Node`` on 127.0.0.1 with one process named ``echo`` (``EchoActor``), prints
 ``READY <port>`` on stdout and serves until stdin closes or it is killed. Logs go to
 stderr so stdout carries only the READY line.
@@ -53,12 +54,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--max-message-size", type=int, default=16 * 1024 * 1024)
     parser.add_argument("--link-timeout", type=float, default=3.0)
+    parser.add_argument("--http-port", type=int, default=None,
+                        help="serve /__processes__ (0: any free port, printed as HTTP <port>)")
     args = parser.parse_args(argv)
     _quiet_logs()
     node = Node("127.0.0.1", args.port, max_message_size=args.max_message_size,
-                link_timeout=args.link_timeout).start()
+                link_timeout=args.link_timeout, http_port=args.http_port).start()
     try:
         node.spawn(EchoActor)
+        if node.http_port is not None:
+            print(f"HTTP {node.http_port}", flush=True)
         print(f"READY {node.port}", flush=True)
         sys.stdin.read()  # serve until the parent closes our stdin (or kills us)
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -16,6 +17,7 @@ from tests.transport.helpers import WAIT, Mailbox, spawn_inbox
 from tests.transport.wire import Add, Count, Echo, Echoed, Forward, GetCount
 from transport import PID, HttpRequest, HttpResponse, ManualClock, Node, Process, handles
 from transport.codec import message_name
+from transport.errors import BindError
 
 
 class Worker(Process):
@@ -495,3 +497,35 @@ def test_processes_endpoint_lists_processes_and_inbox_sizes(
     assert set(procs) == {"inbox", "blocker"}
     assert procs["blocker"]["inbox"] == 5 and procs["blocker"]["class"] == "Blocker"
     assert procs["inbox"]["pid"] == str(inbox)
+
+
+# --- life cycle -------------------------------------------------------------------------
+
+
+def test_a_taken_zeromq_port_is_a_bind_error(node: Node) -> None:
+    with pytest.raises(BindError):
+        Node("127.0.0.1", node.port).start()
+
+
+def test_a_taken_http_port_is_a_bind_error_that_leaves_nothing_bound() -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        other = Node("127.0.0.1", 0, http_port=blocker.getsockname()[1])
+        with pytest.raises(BindError):
+            other.start()
+    alive = [t.name for t in threading.enumerate() if t.name.startswith("meseta-")]
+    assert alive == []
+
+
+def test_a_stopped_node_leaves_no_threads_and_closes_its_event_loop(
+    make_node: Callable[..., Node],
+) -> None:
+    node = make_node(http_port=0)
+    node.spawn(Worker, name="worker")
+    http_server = node._http
+    assert http_server is not None
+    node.stop()
+    assert [t.name for t in threading.enumerate() if t.name.startswith("meseta-")] == []
+    assert http_server._loop.is_closed()
+    node.stop()  # a second stop is harmless
