@@ -1,8 +1,9 @@
 """The allocator's pure core: DRF sorting and the hierarchical offer policy.
 
-The master's allocator actor (written elsewhere) owns one ``HierarchicalAllocator``,
-feeds it cluster events and calls ``allocate()`` on its timer; offers come back
-through the callback given at construction. Nothing in this package imports pykka,
+The master's ``AllocatorActor`` (``actors.allocator.actor``, imported from there and
+not re-exported here) owns one ``HierarchicalAllocator``, feeds it cluster events and
+calls ``allocate()`` on its timer; offers come back through the callback given at
+construction. Apart from that actor module, nothing in this package imports pykka,
 zmq or threads.
 """
 

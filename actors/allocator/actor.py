@@ -1,0 +1,181 @@
+"""``AllocatorActor``: the thin actor around the pure ``HierarchicalAllocator``.
+
+The master tells it about cluster events with the ``Allocator*`` messages of
+``actors.messages.internal`` (one per allocator method) and gets each framework's new
+allocation back as ``OffersAllocated``; it never holds a master reference, only the
+master's PID. It runs a batch allocation every ``allocation_interval`` on the node's
+clock, and one event-triggered run after events that ask for it (a framework added,
+activated or revived; an agent added or updated): the run is queued behind whatever
+is already in the inbox, so a burst of events merges into one run, as Mesos batches
+its ``allocationCandidates``.
+
+``GET /allocator/metrics`` returns the allocator's metrics (Mesos' names).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from actors.allocator.config import AllocatorConfig
+from actors.allocator.hierarchical import HierarchicalAllocator
+from actors.messages.internal import (
+    AllocatorActivateAgent,
+    AllocatorActivateFramework,
+    AllocatorAddAgent,
+    AllocatorAddFramework,
+    AllocatorDeactivateAgent,
+    AllocatorDeactivateFramework,
+    AllocatorRecoverResources,
+    AllocatorRemoveAgent,
+    AllocatorRemoveFramework,
+    AllocatorReviveOffers,
+    AllocatorSuppressOffers,
+    AllocatorUpdateAgent,
+    AllocatorUpdateFramework,
+    AllocatorUpdateQuota,
+    AllocatorUpdateWeights,
+    OffersAllocated,
+)
+from actors.resources import Resources
+from transport import PID, HttpRequest, HttpResponse, Node, Process, Timer, handles
+
+__all__ = ["AllocatorActor"]
+
+_log = structlog.get_logger("meseta.allocator")
+
+
+class AllocatorActor(Process):
+    """See the module docstring."""
+
+    def __init__(self, node: Node, master: PID, config: AllocatorConfig | None = None,
+                 name: str = "allocator") -> None:
+        super().__init__(node, name)
+        self.master = master
+        self.allocator = HierarchicalAllocator(self._offer, node.clock, config)
+        self._timer: Timer | None = None
+        self._run_queued = False
+
+    def on_start(self) -> None:
+        self.route("/metrics", self._metrics_route)
+        self._schedule_tick()
+
+    def on_stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        super().on_stop()
+
+    # --- runs -------------------------------------------------------------------------
+
+    def _schedule_tick(self) -> None:
+        self._timer = self.delay(self.allocator.config.allocation_interval, self._tick)
+
+    def _tick(self) -> None:
+        self._schedule_tick()
+        self.allocator.allocate()
+
+    def _after_event(self) -> None:
+        if self.allocator.pending() and not self._run_queued:
+            self._run_queued = True
+            self._post(self._run_pending)
+
+    def _run_pending(self) -> None:
+        self._run_queued = False
+        self.allocator.allocate_pending()
+
+    def _offer(self, framework_id: str, allocation: dict[str, dict[str, Resources]]) -> None:
+        self.send(self.master, OffersAllocated(framework_id=framework_id, allocation=allocation))
+
+    def _apply(self, what: str, call: Callable[[], Any]) -> None:
+        """Run one allocator call; a bad request is logged, never fatal."""
+        try:
+            call()
+        except (KeyError, ValueError) as exc:
+            _log.warning("allocator request refused", request=what, error=str(exc))
+            return
+        self._after_event()
+
+    # --- frameworks -------------------------------------------------------------------
+
+    @handles(AllocatorAddFramework)
+    def _on_add_framework(self, frm: PID, msg: AllocatorAddFramework) -> None:
+        self._apply("add_framework", lambda: self.allocator.add_framework(
+            msg.framework_id, msg.roles, msg.suppressed_roles, msg.active,
+            [c.name for c in msg.capabilities], msg.min_allocatable_resources))
+
+    @handles(AllocatorRemoveFramework)
+    def _on_remove_framework(self, frm: PID, msg: AllocatorRemoveFramework) -> None:
+        self._apply("remove_framework",
+                    lambda: self.allocator.remove_framework(msg.framework_id))
+
+    @handles(AllocatorActivateFramework)
+    def _on_activate_framework(self, frm: PID, msg: AllocatorActivateFramework) -> None:
+        self._apply("activate_framework",
+                    lambda: self.allocator.activate_framework(msg.framework_id))
+
+    @handles(AllocatorDeactivateFramework)
+    def _on_deactivate_framework(self, frm: PID, msg: AllocatorDeactivateFramework) -> None:
+        self._apply("deactivate_framework",
+                    lambda: self.allocator.deactivate_framework(msg.framework_id))
+
+    @handles(AllocatorUpdateFramework)
+    def _on_update_framework(self, frm: PID, msg: AllocatorUpdateFramework) -> None:
+        self._apply("update_framework", lambda: self.allocator.update_framework(
+            msg.framework_id, msg.roles, msg.suppressed_roles,
+            [c.name for c in msg.capabilities], msg.min_allocatable_resources))
+
+    # --- agents -----------------------------------------------------------------------
+
+    @handles(AllocatorAddAgent)
+    def _on_add_agent(self, frm: PID, msg: AllocatorAddAgent) -> None:
+        self._apply("add_agent", lambda: self.allocator.add_agent(
+            msg.agent_id, msg.total, msg.used_by_framework))
+
+    @handles(AllocatorRemoveAgent)
+    def _on_remove_agent(self, frm: PID, msg: AllocatorRemoveAgent) -> None:
+        self._apply("remove_agent", lambda: self.allocator.remove_agent(msg.agent_id))
+
+    @handles(AllocatorUpdateAgent)
+    def _on_update_agent(self, frm: PID, msg: AllocatorUpdateAgent) -> None:
+        self._apply("update_agent", lambda: self.allocator.update_agent(msg.agent_id, msg.total))
+
+    @handles(AllocatorActivateAgent)
+    def _on_activate_agent(self, frm: PID, msg: AllocatorActivateAgent) -> None:
+        self._apply("activate_agent", lambda: self.allocator.activate_agent(msg.agent_id))
+
+    @handles(AllocatorDeactivateAgent)
+    def _on_deactivate_agent(self, frm: PID, msg: AllocatorDeactivateAgent) -> None:
+        self._apply("deactivate_agent", lambda: self.allocator.deactivate_agent(msg.agent_id))
+
+    # --- offers and policy ------------------------------------------------------------
+
+    @handles(AllocatorRecoverResources)
+    def _on_recover_resources(self, frm: PID, msg: AllocatorRecoverResources) -> None:
+        self._apply("recover_resources", lambda: self.allocator.recover_resources(
+            msg.framework_id, msg.agent_id, msg.resources, msg.refuse_seconds, msg.role))
+
+    @handles(AllocatorSuppressOffers)
+    def _on_suppress_offers(self, frm: PID, msg: AllocatorSuppressOffers) -> None:
+        self._apply("suppress_offers",
+                    lambda: self.allocator.suppress_offers(msg.framework_id, msg.roles))
+
+    @handles(AllocatorReviveOffers)
+    def _on_revive_offers(self, frm: PID, msg: AllocatorReviveOffers) -> None:
+        self._apply("revive_offers",
+                    lambda: self.allocator.revive_offers(msg.framework_id, msg.roles))
+
+    @handles(AllocatorUpdateWeights)
+    def _on_update_weights(self, frm: PID, msg: AllocatorUpdateWeights) -> None:
+        self._apply("update_weights", lambda: self.allocator.update_weights(msg.weights))
+
+    @handles(AllocatorUpdateQuota)
+    def _on_update_quota(self, frm: PID, msg: AllocatorUpdateQuota) -> None:
+        self._apply("update_quota", lambda: self.allocator.update_quota(
+            msg.role, msg.guarantees, msg.limits))
+
+    # --- HTTP -------------------------------------------------------------------------
+
+    def _metrics_route(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse.json(self.allocator.metrics())
