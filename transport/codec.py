@@ -7,7 +7,8 @@ does the same for data types that travel only inside messages (``FrameworkInfo``
 
 A message travels as a map ``{field: value}`` (``transport.envelope`` packs it);
 fields equal to their default are left out, and unknown fields are ignored, so a
-message can gain fields (with defaults) without breaking older peers. Decoding is
+message can gain fields (with defaults) without breaking older peers; an enum member
+a peer does not know reads as the field's default, or is skipped in a sequence. Decoding is
 strict: every field is checked against its annotation, and anything wrong raises a
 ``CodecError``; the node logs and drops the message, so nothing a peer sends can
 raise into an actor.
@@ -148,6 +149,14 @@ def is_message(obj: object) -> bool:
     return getattr(obj, _NAME_ATTR, None) is not None
 
 
+class UnknownEnumMember(MessageTypeError):
+    """An enum member this peer does not know (perhaps a newer peer's).
+
+    Like proto2, an optional field holding one reads as unset (its default) and a
+    sequence drops it; a required field makes the message unreadable.
+    """
+
+
 # --- compiled schemas ------------------------------------------------------------
 
 
@@ -201,7 +210,12 @@ def _compile(cls: type) -> _Schema:
         kwargs: dict[str, Any] = {}
         for key, dec, required in dec_fields:
             if key in data:
-                kwargs[key] = dec(data[key], f"{path}.{key}" if path else key)
+                try:
+                    kwargs[key] = dec(data[key], f"{path}.{key}" if path else key)
+                except UnknownEnumMember as exc:
+                    if required:  # nothing to fall back on: the whole record is unreadable
+                        raise MessageTypeError(str(exc)) from None
+                    # a newer peer's enum member: the field reads as unset, as in proto2
             elif required:
                 raise MessageTypeError(f"{name}: missing field {key!r}")
         try:
@@ -262,9 +276,12 @@ def _codec_for(tp: Any, where: str) -> tuple[Encoder | None, Decoder]:
         members = tp.__members__
 
         def dec_enum(v: Any, path: str) -> Any:
-            if type(v) is not str or v not in members:
-                raise MessageTypeError(f"{path}: {v!r} is not a {tp.__name__}")
-            return members[v]
+            if type(v) is not str:
+                raise _type_error(path, f"{tp.__name__} name", v)
+            member = members.get(v)
+            if member is None:
+                raise UnknownEnumMember(f"{path}: {v[:64]!r} is not a {tp.__name__}")
+            return member
 
         return (lambda e: e.name), dec_enum
     if isinstance(tp, type) and getattr(tp, _RECORD_ATTR, False):
@@ -300,8 +317,14 @@ def _codec_for(tp: Any, where: str) -> tuple[Encoder | None, Decoder]:
         def dec_seq(v: Any, path: str) -> Any:
             if type(v) is not list:
                 raise _type_error(path, "array", v)
+            items = []
+            for x in v:
+                try:
+                    items.append(dec_item(x, path))
+                except UnknownEnumMember:
+                    continue  # a newer peer's enum member: skipped, as proto2 does
             try:
-                return build(dec_item(x, path) for x in v)
+                return build(items)
             except TypeError as exc:  # an unhashable item of a frozenset
                 raise MessageTypeError(f"{path}: {exc}") from None
 
