@@ -74,19 +74,60 @@ def batch(envelopes: list[bytes]) -> bytes:
 def split_batch(frame: bytes) -> list[Any]:
     """The envelopes of one frame, still undecoded; ``MalformedMessageError`` if unreadable."""
     try:
-        # max_ext_len=0 also refuses ext type -1, which msgpack decodes as a Timestamp
-        # without asking ext_hook.
-        items = msgpack.unpackb(frame, ext_hook=_refuse_ext, max_ext_len=0)
+        items = _unpack(frame)
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
+        if frame[:1] in _ARRAY_HEADS:  # perhaps one bad envelope: keep the others
+            return _split_one_by_one(frame, exc)
         raise MalformedMessageError(f"frame is not a msgpack batch: {exc}") from None
     if type(items) is not list:
         raise MalformedMessageError(f"frame is a {type(items).__name__}, not a batch")
     return items
 
 
+_ARRAY_HEADS = frozenset([b"\xdc", b"\xdd", *(bytes((0x90 | n,)) for n in range(16))])
+
+
+def _unpack(data: bytes) -> Any:
+    # max_ext_len=0 also refuses ext type -1, which msgpack decodes as a Timestamp
+    # without asking ext_hook.
+    return msgpack.unpackb(data, ext_hook=_refuse_ext, max_ext_len=0)
+
+
+class _Unreadable:
+    """Stands in for an envelope whose bytes do not decode (ext, bad UTF-8, int keys)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+
+
+def _split_one_by_one(frame: bytes, first_error: Exception) -> list[Any]:
+    """The slow path: find each envelope's bytes (skip() decodes nothing) and decode each
+    alone, so a bad envelope loses only itself, not the frame it was batched into."""
+    unpacker = msgpack.Unpacker(max_buffer_size=max(len(frame), 1))
+    unpacker.feed(frame)
+    items: list[Any] = []
+    try:
+        for _ in range(unpacker.read_array_header()):
+            start = unpacker.tell()
+            unpacker.skip()
+            try:
+                items.append(_unpack(frame[start:unpacker.tell()]))
+            except (ValueError, TypeError, msgpack.UnpackException) as exc:
+                items.append(_Unreadable(f"envelope is not valid msgpack: {exc}"))
+    except (ValueError, TypeError, msgpack.UnpackException):
+        raise MalformedMessageError(f"frame is not a msgpack batch: {first_error}") from None
+    if unpacker.tell() != len(frame):
+        raise MalformedMessageError(f"frame is not a msgpack batch: {first_error}")
+    return items
+
+
 def decode_envelope(env: Any) -> tuple[str, str, Any, TraceContext | None]:
     """``(to, from, message, trace)`` of one envelope; a ``CodecError`` says what is wrong."""
     if type(env) is not list or len(env) != 5:
+        if type(env) is _Unreadable:
+            raise MalformedMessageError(env.error)
         raise MalformedMessageError("an envelope is [to, from, name, body, trace]")
     to, frm, name, body, trace = env
     if type(to) is not str or type(frm) is not str or type(name) is not str:

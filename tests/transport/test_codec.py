@@ -300,6 +300,42 @@ def test_a_bad_envelope_in_a_batch_does_not_spoil_the_others() -> None:
     assert results == [wire.Add(n=1), MessageTypeError, wire.Add(n=1)]
 
 
+_GOOD = encode_envelope("t", SENDER, wire.Add(n=1), None)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        msgpack.packb(["t", SENDER, "test.Typed", {"n": 1, "anything": [msgpack.ExtType(
+            1, b"x")]}, None]),
+        msgpack.packb(["t", SENDER, "test.Typed", {"n": 1, "anything": [msgpack.Timestamp(
+            1, 0)]}, None]),
+        msgpack.packb(["t", SENDER, "test.Typed", {"n": 1, "anything": [{1: 2}]}, None]),
+        msgpack.packb(["t", SENDER, "test.Add", {"n": 1}, None]).replace(b"Add", b"\xffdd"),
+    ],
+    ids=["ext", "timestamp", "int-map-key", "bad-utf8"],
+)
+def test_an_undecodable_envelope_loses_only_itself_not_its_batch(bad: bytes) -> None:
+    results: list[Any] = []
+    for env in split_batch(batch([_GOOD, bad, _GOOD])):
+        try:
+            results.append(decode_envelope(env)[2])
+        except CodecError as exc:
+            results.append(type(exc))
+    assert results == [wire.Add(n=1), MalformedMessageError, wire.Add(n=1)]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [batch([_GOOD, b"\xd4\x05\x00"])[:-1], batch([_GOOD, b"\xc0"]) + b"\xc0",
+     b"\x93" + _GOOD + b"\xd4\x05\x00"],
+    ids=["truncated", "trailing", "short"],
+)
+def test_a_batch_whose_structure_is_broken_is_refused_whole(frame: bytes) -> None:
+    with pytest.raises(MalformedMessageError, match="not a msgpack batch"):
+        split_batch(frame)
+
+
 # --- property tests ---------------------------------------------------------------------
 
 _INT64 = st.integers(min_value=-(2**63), max_value=2**64 - 1)
