@@ -143,8 +143,9 @@ class IOThread(threading.Thread):
             self.pull = self._bind()
         except BaseException as exc:
             self.error = exc
-            self.ready.set()
             self._ctx.destroy(linger=0)
+            os.close(self.wake_fd)  # nothing will wake a thread that never ran
+            self.ready.set()
             return
         self.ready.set()
         poller = self._poller = zmq.Poller()

@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.transport.helpers import WAIT, Mailbox, spawn_inbox
@@ -502,9 +503,15 @@ def test_processes_endpoint_lists_processes_and_inbox_sizes(
 # --- life cycle -------------------------------------------------------------------------
 
 
-def test_a_taken_zeromq_port_is_a_bind_error(node: Node) -> None:
-    with pytest.raises(BindError):
+def test_a_taken_zeromq_port_is_a_bind_error_that_leaks_no_descriptor(node: Node) -> None:
+    me = psutil.Process()
+    with pytest.raises(BindError):  # warm up what libzmq allocates once per OS process
         Node("127.0.0.1", node.port).start()
+    fds = me.num_fds()
+    for _ in range(3):
+        with pytest.raises(BindError):
+            Node("127.0.0.1", node.port).start()
+    assert me.num_fds() <= fds
 
 
 def test_a_taken_http_port_is_a_bind_error_that_leaves_nothing_bound() -> None:
