@@ -83,6 +83,7 @@ class RealClock:
         self._timers = _TimerHeap()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._stopped = False
 
     def now(self) -> float:
         return time.time()
@@ -93,6 +94,9 @@ class RealClock:
     def call_later(self, delay: float, fn: Callable[[], None]) -> Timer:
         timer = Timer(time.monotonic() + max(0.0, delay), fn)
         with self._cond:
+            if self._stopped:
+                timer.cancel()  # the node is gone; nothing would run the callback
+                return timer
             self._timers.push(timer)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="meseta-clock", daemon=True)
@@ -100,9 +104,19 @@ class RealClock:
             self._cond.notify()
         return timer
 
+    def stop(self) -> None:
+        """Cancel every timer and end the timer thread (the node is stopping)."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(5)
+
     def _run(self) -> None:
         while True:
             with self._cond:
+                if self._stopped:
+                    return
                 timer = self._timers.pop_due(time.monotonic())
                 if timer is None:
                     due = self._timers.next_due()

@@ -220,7 +220,7 @@ def _compile(cls: type) -> _Schema:
                 raise MessageTypeError(f"{name}: missing field {key!r}")
         try:
             return cls(**kwargs)
-        except (TypeError, ValueError) as exc:  # a __post_init__ check refused the values
+        except Exception as exc:  # a __post_init__ check refused the values
             raise MessageTypeError(f"{path or name}: {exc}") from None
 
     return _Schema(encode, decode)
@@ -292,7 +292,7 @@ def _codec_for(tp: Any, where: str) -> tuple[Encoder | None, Decoder]:
         def dec_custom(v: Any, path: str) -> Any:
             try:
                 return dec_value(v)
-            except (ValueError, TypeError, KeyError) as exc:
+            except Exception as exc:  # the boundary: whatever a value decoder raises is bad data
                 raise MessageTypeError(f"{path}: bad {tp.__name__}: {exc}") from None
 
         return enc_value, dec_custom

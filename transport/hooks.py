@@ -136,7 +136,10 @@ class Hooks:
         for rule in self.rules:
             if not rule.matches(direction, frm, to, msg):
                 continue
-            rule.hits += 1
+            with self._lock:  # the I/O thread and sending actors check concurrently
+                if rule.count is not None and rule.hits >= rule.count:
+                    continue  # used up by another thread a moment ago
+                rule.hits += 1
             if rule.kind == "drop":
                 deliver = False
             elif rule.kind == "capture":

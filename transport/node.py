@@ -73,6 +73,7 @@ class Node:
         self.requested_http_port = http_port
         self.http_port: int | None = None
         self.clock: Clock = clock or RealClock()
+        self._owns_clock = clock is None
         self.tracer = Tracer(env_tracing() if trace is None else trace)
         self.link_timeout = link_timeout
         self.max_message_size = max_message_size
@@ -129,6 +130,9 @@ class Node:
         if self._io.is_alive():
             self._io.shutdown()
             self._io.join(timeout)
+        stop_clock = getattr(self.clock, "stop", None)
+        if stop_clock is not None and self._owns_clock:
+            stop_clock()
         self._started = False
 
     def __enter__(self) -> Node:
