@@ -1,0 +1,120 @@
+"""The local cluster: a master and several agents as OS processes on 127.0.0.1, plus a framework.
+
+Run through ``./scripts/cluster`` (which bootstraps ``.venv``). It starts
+``meseta-master`` and ``--agents`` ``meseta-agent`` processes (each with its own port,
+work directory and ``--resources``), waits until each prints its ready line, then runs
+an example framework (``--framework``, default the ``sleepy`` example: ``--tasks``
+command tasks) in the foreground so its progress shows, and stops everything (SIGTERM,
+then SIGKILL after a grace period) when the framework is done or on Ctrl-C. With
+``--keep`` the cluster stays up after the framework finishes until Ctrl-C. Logs of the
+master and agents go to ``<work_dir>/<name>.log``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+FRAMEWORKS = {
+    "sleepy": "frameworks.examples.sleepy",
+    "hello": "frameworks.examples.hello_scheduler",
+}
+
+
+@dataclass
+class Cluster:
+    work_dir: str
+    procs: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+
+    def start(self, name: str, argv: list[str], ready: str, timeout: float = 60.0) -> str:
+        """Start ``argv`` and return its ready line (the first stdout line starting ``ready``)."""
+        log = open(os.path.join(self.work_dir, f"{name}.log"), "wb")  # noqa: SIM115
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log,
+                                start_new_session=True)
+        self.procs.append((name, proc))
+        assert proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline().decode(errors="replace")
+            if not line:
+                break
+            if line.startswith(ready):
+                return line.strip()
+        raise SystemExit(f"cluster: {name} did not start; see {log.name}")
+
+    def stop(self, grace: float = 10.0) -> None:
+        for _, proc in reversed(self.procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for name, proc in reversed(self.procs):
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                print(f"cluster: {name} did not stop in {grace:.0f}s; killing it", file=sys.stderr)
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/cluster", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--agents", type=int, default=3, help="agents to start (default 3)")
+    parser.add_argument("--port", type=int, default=5050, help="master port (agents: +1, +2…)")
+    parser.add_argument("--agent_resources", default="cpus:2;mem:2048;disk:4096;ports:[31000-31999]",
+                        help="--resources of each agent")
+    parser.add_argument("--framework", choices=sorted(FRAMEWORKS), default="sleepy")
+    parser.add_argument("--tasks", type=int, default=12, help="tasks the framework runs")
+    parser.add_argument("--work_dir", default=None, help="default: a new temporary directory")
+    parser.add_argument("--keep", action="store_true", help="keep the cluster up until Ctrl-C")
+    parser.add_argument("--trace", action="store_true", help="trace every message (MESETA_TRACE)")
+    args = parser.parse_args(argv)
+    if args.agents < 1 or args.tasks < 0:
+        parser.error("--agents must be at least 1 and --tasks not negative")
+    work_dir = args.work_dir or tempfile.mkdtemp(prefix="meseta-cluster-")
+    os.makedirs(work_dir, exist_ok=True)
+    bin_dir = os.path.dirname(sys.executable)
+    env_trace = ["--trace"] if args.trace else []
+    cluster = Cluster(work_dir)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        master_line = cluster.start("master", [
+            os.path.join(bin_dir, "meseta-master"), "--ip=127.0.0.1", f"--port={args.port}",
+            f"--work_dir={os.path.join(work_dir, 'master')}", *env_trace], "meseta-master:")
+        print(master_line, flush=True)
+        master = f"127.0.0.1:{args.port}"
+        for i in range(1, args.agents + 1):
+            line = cluster.start(f"agent{i}", [
+                os.path.join(bin_dir, "meseta-agent"), "--ip=127.0.0.1",
+                f"--port={args.port + i}", f"--http_port={args.port + 100 + i}",
+                f"--master={master}", f"--work_dir={os.path.join(work_dir, f'agent{i}')}",
+                f"--resources={args.agent_resources}", *env_trace], "meseta-agent:")
+            print(line, flush=True)
+        print(f"cluster: up, logs in {work_dir}; running the {args.framework} framework",
+              flush=True)
+        framework = subprocess.run([sys.executable, "-m", FRAMEWORKS[args.framework],
+                                    f"--master={master}", f"--tasks={args.tasks}"])
+        status = framework.returncode
+        if args.keep:
+            print("cluster: framework done; Ctrl-C stops the cluster", flush=True)
+            signal.pause()
+    except KeyboardInterrupt:
+        print("\ncluster: stopping", flush=True)
+        status = 130
+    finally:
+        cluster.stop()
+    if status == 0 and not args.work_dir:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    print(f"cluster: stopped (framework exit status {status})", flush=True)
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
