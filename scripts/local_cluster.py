@@ -19,13 +19,21 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
+from typing import IO
 
 FRAMEWORKS = {
     "sleepy": "frameworks.examples.sleepy",
     "hello": "frameworks.examples.hello_scheduler",
 }
+
+
+def _drain(stream: IO[bytes], log: IO[bytes]) -> None:
+    for line in iter(stream.readline, b""):
+        log.write(line)
+        log.flush()
 
 
 @dataclass
@@ -35,7 +43,7 @@ class Cluster:
 
     def start(self, name: str, argv: list[str], ready: str, timeout: float = 60.0) -> str:
         """Start ``argv`` and return its ready line (the first stdout line starting ``ready``)."""
-        log = open(os.path.join(self.work_dir, f"{name}.log"), "wb")  # noqa: SIM115
+        log = open(os.path.join(self.work_dir, f"{name}.log"), "wb")
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log,
                                 start_new_session=True)
         self.procs.append((name, proc))
@@ -46,6 +54,8 @@ class Cluster:
             if not line:
                 break
             if line.startswith(ready):
+                # keep draining stdout into the log, so a chatty process never blocks on it
+                threading.Thread(target=_drain, args=(proc.stdout, log), daemon=True).start()
                 return line.strip()
         raise SystemExit(f"cluster: {name} did not start; see {log.name}")
 
@@ -68,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--agents", type=int, default=3, help="agents to start (default 3)")
     parser.add_argument("--port", type=int, default=5050, help="master port (agents: +1, +2…)")
-    parser.add_argument("--agent_resources", default="cpus:2;mem:2048;disk:4096;ports:[31000-31999]",
+    parser.add_argument("--agent_resources",
+                        default="cpus:2;mem:2048;disk:4096;ports:[31000-31999]",
                         help="--resources of each agent")
     parser.add_argument("--framework", choices=sorted(FRAMEWORKS), default="sleepy")
     parser.add_argument("--tasks", type=int, default=12, help="tasks the framework runs")
