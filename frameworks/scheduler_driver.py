@@ -1,0 +1,304 @@
+"""``SchedulerDriver``: how a framework's scheduler talks to the master (Mesos' v0 driver).
+
+A framework builds a ``Scheduler`` (``frameworks.scheduler``) and a ``FrameworkInfo``
+and runs them through a driver::
+
+    from actors.messages import FrameworkInfo
+    from frameworks.scheduler_driver import run_scheduler
+
+    status = run_scheduler(MyScheduler(), FrameworkInfo(user="", name="demo"),
+                           master="127.0.0.1:5050")
+
+``run_scheduler`` / ``SchedulerDriver.create`` make the framework's ``Node`` (port 0)
+for it; ``SchedulerDriver(node, ...)`` uses one the caller owns. The driver's actor
+(``SchedulerProcess``, named ``scheduler(N)``, ``frameworks.scheduler_driver_process``)
+registers with the master, calls the scheduler's callbacks on its own thread, and
+sends what the driver's methods ask for. The methods here are thread-safe: called
+from inside a callback they act at once, called from any other thread they are
+posted to the actor; they never wait on it. Each returns the driver's status, and
+does nothing unless the driver is running (``DriverStatus.DRIVER_RUNNING``).
+
+Departures from Mesos: the facade and the actor are separate objects, as Mesos'
+``MesosSchedulerDriver`` and ``SchedulerProcess`` are, but the driver object is not an
+actor itself; ``acknowledge_status_update`` with implicit acknowledgements raises
+``DriverError`` (Mesos aborts the process); ``join`` takes an optional timeout; the
+first registration is sent at once (Mesos waits a random fraction of the backoff).
+"""
+
+from __future__ import annotations
+
+import enum
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from actors.messages import Filters, FrameworkInfo, Operation, Request, TaskInfo, TaskStatus, launch
+from frameworks.scheduler import Scheduler
+from frameworks.scheduler_driver_process import SchedulerProcess, default_user
+from transport import PID, MesetaError, Node
+
+__all__ = ["DriverError", "DriverStatus", "SchedulerDriver", "parse_master", "run_scheduler"]
+
+DEFAULT_MASTER = "127.0.0.1:5050"
+DEFAULT_REGISTRATION_BACKOFF_FACTOR = 2.0
+"""Seconds; the registration backoff starts here and doubles up to a minute (Mesos)."""
+
+
+class DriverStatus(enum.Enum):
+    """Where a driver is in its life (Mesos' ``Status``)."""
+
+    DRIVER_NOT_STARTED = 1
+    DRIVER_RUNNING = 2
+    DRIVER_ABORTED = 3
+    DRIVER_STOPPED = 4
+
+
+class DriverError(MesetaError):
+    """The driver was used in a way it does not allow (e.g. an explicit ack with implicit acks)."""
+
+
+def parse_master(master: str) -> PID:
+    """``host:port`` (the process is ``master``) or a PID string ``name@host:port``."""
+    if master.startswith("zk://") or master.startswith("file://"):
+        raise ValueError(f"master {master!r}: ZooKeeper and file masters are not supported yet")
+    text = master if "@" in master else f"master@{master}"
+    try:
+        return PID.parse(text)
+    except ValueError as exc:
+        raise ValueError(f"bad master {master!r}: expected host:port or name@host:port") from exc
+
+
+class SchedulerDriver:
+    """A framework's handle on the cluster; see the module docstring."""
+
+    def __init__(
+        self,
+        node: Node,
+        scheduler: Scheduler,
+        framework_info: FrameworkInfo,
+        master: str | PID = DEFAULT_MASTER,
+        implicit_acknowledgements: bool = True,
+        *,
+        registration_backoff_factor: float = DEFAULT_REGISTRATION_BACKOFF_FACTOR,
+        owns_node: bool = False,
+    ) -> None:
+        """``owns_node``: ``close()`` stops ``node`` (as ``create`` arranges)."""
+        self.node = node
+        self.scheduler = scheduler
+        self.master = master if isinstance(master, PID) else parse_master(master)
+        self.framework_info = replace(framework_info,
+                                      user=framework_info.user or default_user(),
+                                      hostname=framework_info.hostname or socket.gethostname())
+        self.implicit_acknowledgements = implicit_acknowledgements
+        self.registration_backoff_factor = registration_backoff_factor
+        self._owns_node = owns_node
+        self._cond = threading.Condition()
+        self._status = DriverStatus.DRIVER_NOT_STARTED
+        self._process: SchedulerProcess | None = None
+
+    @classmethod
+    def create(cls, scheduler: Scheduler, framework_info: FrameworkInfo,
+               master: str = DEFAULT_MASTER, ip: str = "127.0.0.1",
+               **kwargs: Any) -> SchedulerDriver:
+        """A driver on a new node of its own (``ip``, port 0), stopped by ``close()``."""
+        node = Node(ip, 0).start()
+        try:
+            return cls(node, scheduler, framework_info, master, owns_node=True, **kwargs)
+        except BaseException:
+            node.stop()
+            raise
+
+    # --- state ------------------------------------------------------------------------
+
+    @property
+    def status(self) -> DriverStatus:
+        return self._status
+
+    @property
+    def running(self) -> bool:
+        return self._status is DriverStatus.DRIVER_RUNNING
+
+    @property
+    def pid(self) -> PID | None:
+        """The actor's PID once started (``scheduler(N)@host:port``)."""
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def framework_id(self) -> str:
+        """The id the master gave, or ``""`` before the first registration."""
+        return self._process.framework_id if self._process is not None else \
+            self.framework_info.id
+
+    @property
+    def connected(self) -> bool:
+        """Registered with the master right now."""
+        return self._process is not None and self._process.connected
+
+    # --- life cycle (Mesos: start, stop, abort, join, run) ----------------------------
+
+    def start(self) -> DriverStatus:
+        """Start the actor, which registers the framework; returns DRIVER_RUNNING."""
+        with self._cond:
+            if self._status is not DriverStatus.DRIVER_NOT_STARTED:
+                return self._status
+            self._status = DriverStatus.DRIVER_RUNNING
+        # The process hands itself over through _attach while it is constructed.
+        self.node.spawn(SchedulerProcess, self, self.scheduler, self.framework_info,
+                        self.master, self.implicit_acknowledgements,
+                        self.registration_backoff_factor)
+        return DriverStatus.DRIVER_RUNNING
+
+    def _attach(self, process: SchedulerProcess) -> None:
+        self._process = process
+
+    def stop(self, failover: bool = False) -> DriverStatus:
+        """Stop; without ``failover`` the framework is torn down (tasks killed).
+
+        With ``failover`` the master keeps the tasks for ``failover_timeout`` so that a
+        new scheduler (started with the framework id) can take over. Returns
+        DRIVER_ABORTED if the driver had been aborted, else DRIVER_STOPPED.
+        """
+        with self._cond:
+            if self._status not in (DriverStatus.DRIVER_RUNNING, DriverStatus.DRIVER_ABORTED):
+                return self._status
+            aborted = self._status is DriverStatus.DRIVER_ABORTED
+            self._status = DriverStatus.DRIVER_STOPPED
+            self._cond.notify_all()
+        self._run(lambda p: p.do_stop(failover), always=True)
+        return DriverStatus.DRIVER_ABORTED if aborted else DriverStatus.DRIVER_STOPPED
+
+    def abort(self) -> DriverStatus:
+        """Stop callbacks and offers (``DeactivateFramework``) but keep the tasks running."""
+        with self._cond:
+            if self._status is not DriverStatus.DRIVER_RUNNING:
+                return self._status
+            self._status = DriverStatus.DRIVER_ABORTED
+            self._cond.notify_all()
+        self._run(lambda p: p.do_abort(), always=True)
+        return DriverStatus.DRIVER_ABORTED
+
+    def join(self, timeout: float | None = None) -> DriverStatus:
+        """Wait until the driver is stopped or aborted (or ``timeout`` passes)."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._status is not DriverStatus.DRIVER_RUNNING,
+                                timeout)
+            return self._status
+
+    def run(self) -> DriverStatus:
+        """``start()`` then ``join()``."""
+        status = self.start()
+        return status if status is not DriverStatus.DRIVER_RUNNING else self.join()
+
+    def close(self) -> None:
+        """Stop the driver (with failover, so nothing is torn down) and an owned node."""
+        self.stop(failover=True)
+        if self._owns_node:
+            self.node.stop()
+
+    def __enter__(self) -> SchedulerDriver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- offers -----------------------------------------------------------------------
+
+    def launch_tasks(self, offer_ids: str | Sequence[str], tasks: Sequence[TaskInfo],
+                     filters: Filters | None = None) -> DriverStatus:
+        """Launch ``tasks`` on offers of one agent (one LAUNCH); the rest is declined."""
+        return self.accept_offers(offer_ids, [launch(*tasks)] if tasks else [], filters)
+
+    def accept_offers(self, offer_ids: str | Sequence[str], operations: Sequence[Operation],
+                      filters: Filters | None = None) -> DriverStatus:
+        """Apply ``operations`` to offers of one agent; what is unused is declined."""
+        ids, ops, flt = _ids(offer_ids), tuple(operations), filters or Filters()
+        return self._run(lambda p: p.do_accept(ids, ops, flt))
+
+    def decline_offer(self, offer_id: str, filters: Filters | None = None) -> DriverStatus:
+        """Decline; the resources are not re-offered for ``filters.refuse_seconds``."""
+        flt = filters or Filters()
+        return self._run(lambda p: p.do_decline((offer_id,), flt))
+
+    def revive_offers(self, roles: Sequence[str] = ()) -> DriverStatus:
+        """Clear refusal filters and un-suppress ``roles`` (all if empty)."""
+        r = tuple(roles)
+        return self._run(lambda p: p.do_revive(r))
+
+    def suppress_offers(self, roles: Sequence[str] = ()) -> DriverStatus:
+        """Stop offers for ``roles`` (all if empty) until revived."""
+        r = tuple(roles)
+        return self._run(lambda p: p.do_suppress(r))
+
+    def request_resources(self, requests: Sequence[Request]) -> DriverStatus:
+        """A hint to the allocator (the default one ignores it)."""
+        r = tuple(requests)
+        return self._run(lambda p: p.do_request(r))
+
+    # --- tasks ------------------------------------------------------------------------
+
+    def kill_task(self, task_id: str, agent_id: str = "") -> DriverStatus:
+        """Ask for a task to be killed (unreliable: retry if no terminal update comes)."""
+        return self._run(lambda p: p.do_kill(task_id, agent_id))
+
+    def acknowledge_status_update(self, status: TaskStatus) -> DriverStatus:
+        """Acknowledge an update (only with ``implicit_acknowledgements=False``)."""
+        if self.implicit_acknowledgements:
+            raise DriverError("acknowledge_status_update needs a driver created with "
+                              "implicit_acknowledgements=False")
+        return self._run(lambda p: p.do_acknowledge(status))
+
+    def reconcile_tasks(self, statuses: Sequence[TaskStatus] = ()) -> DriverStatus:
+        """Ask for these tasks' latest states (every non-terminal task if empty)."""
+        s = tuple(statuses)
+        return self._run(lambda p: p.do_reconcile(s))
+
+    def send_framework_message(self, executor_id: str, agent_id: str,
+                               data: bytes) -> DriverStatus:
+        """Best-effort bytes to an executor."""
+        return self._run(lambda p: p.do_message(executor_id, agent_id, data))
+
+    def update_framework(self, framework_info: FrameworkInfo,
+                         suppressed_roles: Sequence[str] = ()) -> DriverStatus:
+        """Change the FrameworkInfo (not ``user``, ``checkpoint`` or ``principal``)."""
+        r = tuple(suppressed_roles)
+        return self._run(lambda p: p.do_update_framework(framework_info, r))
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def _run(self, call: Callable[[SchedulerProcess], None], always: bool = False) -> DriverStatus:
+        """Run ``call`` in the actor (now if this is its thread, else posted).
+
+        Only while running, unless ``always`` (stop and abort, which set the status first).
+        """
+        status = self._status
+        proc = self._process
+        if proc is None or (status is not DriverStatus.DRIVER_RUNNING and not always):
+            return status
+        if proc.in_own_thread():
+            call(proc)
+        else:
+            proc._post(call, proc)
+        return status
+
+
+def _ids(offer_ids: str | Sequence[str]) -> tuple[str, ...]:
+    return (offer_ids,) if isinstance(offer_ids, str) else tuple(offer_ids)
+
+
+def run_scheduler(scheduler: Scheduler, framework_info: FrameworkInfo,
+                  master: str = DEFAULT_MASTER, ip: str = "127.0.0.1",
+                  **kwargs: Any) -> DriverStatus:
+    """Run ``scheduler`` on a node of its own until the driver stops or aborts.
+
+    Ctrl-C stops the driver (tearing the framework down). Returns the final status.
+    """
+    driver = SchedulerDriver.create(scheduler, framework_info, master, ip, **kwargs)
+    try:
+        try:
+            return driver.run()
+        except KeyboardInterrupt:
+            return driver.stop()
+    finally:
+        driver.close()

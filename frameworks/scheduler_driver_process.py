@@ -1,0 +1,388 @@
+"""``SchedulerProcess``: the actor behind a ``SchedulerDriver`` (Mesos' ``SchedulerProcess``).
+
+It owns the framework's conversation with the master (``actors.messages.framework``):
+registration with randomised exponential backoff (``RegisterFramework`` until
+``FrameworkRegistered``; ``ReregisterFramework`` once it has an id), a link to the
+master (``exited`` -> ``disconnected`` and registration again), the master's events
+turned into ``Scheduler`` callbacks, and the driver's calls turned into messages.
+
+Everything here runs on the actor's thread: the ``SchedulerDriver`` facade runs the
+``do_*`` methods directly when it is itself called from this thread (from inside a
+callback), and posts them here otherwise. Messages from any PID other than the
+master the driver was given are ignored, as are the master's events while the driver
+is not running (stopped or aborted) or not registered.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from actors.messages import (
+    AcceptOffers,
+    DeactivateFramework,
+    DeclineOffers,
+    ExecutorToFramework,
+    ExitedExecutor,
+    Filters,
+    FrameworkCapability,
+    FrameworkError,
+    FrameworkInfo,
+    FrameworkRegistered,
+    FrameworkReregistered,
+    FrameworkToExecutor,
+    KillTask,
+    LostAgent,
+    MasterInfo,
+    Operation,
+    OperationType,
+    Reason,
+    ReconcileTasks,
+    RegisterFramework,
+    ReregisterFramework,
+    RescindResourceOffer,
+    ResourceOffers,
+    ResourceRequest,
+    ReviveOffers,
+    Source,
+    StatusUpdate,
+    StatusUpdateAcknowledgement,
+    SuppressOffers,
+    TaskState,
+    TaskStatus,
+    UnregisterFramework,
+    UpdateFramework,
+)
+from actors.messages.offers import Request
+from frameworks.scheduler import Scheduler
+from transport import PID, Node, Process, Timer, handles
+
+if TYPE_CHECKING:
+    from frameworks.scheduler_driver import SchedulerDriver
+
+__all__ = ["REGISTRATION_RETRY_INTERVAL_MAX", "SchedulerProcess"]
+
+REGISTRATION_RETRY_INTERVAL_MAX = 60.0
+"""The longest backoff between two registration attempts (Mesos: 1 min)."""
+
+_log = structlog.get_logger("meseta.scheduler_driver")
+
+
+class SchedulerProcess(Process):
+    """The driver's actor, named ``scheduler(N)``; see the module docstring."""
+
+    def __init__(self, node: Node, driver: SchedulerDriver, scheduler: Scheduler,
+                 framework_info: FrameworkInfo, master: PID, implicit_acknowledgements: bool,
+                 registration_backoff_factor: float) -> None:
+        super().__init__(node, node.generate_name("scheduler"))
+        self.driver = driver
+        self.scheduler = scheduler
+        self.framework_info = framework_info
+        self.master = master
+        self.implicit_acknowledgements = implicit_acknowledgements
+        self.backoff_factor = registration_backoff_factor
+        self.connected = False
+        self.master_info: MasterInfo | None = None
+        self.failover = bool(framework_info.id)
+        """A scheduler started with an id takes over from an earlier instance."""
+        self.thread_id: int | None = None
+        self._linked = False
+        self._retry: Timer | None = None
+        self._stopped = False
+        driver._attach(self)
+
+    @property
+    def framework_id(self) -> str:
+        return self.framework_info.id
+
+    def on_start(self) -> None:
+        self.thread_id = threading.get_ident()
+        # Mesos waits a random [0, factor] before the first attempt so that frameworks
+        # do not stampede a newly elected master; a fresh start registers at once.
+        self._register(self.backoff_factor)
+
+    def on_stop(self) -> None:
+        self._cancel_retry()
+        super().on_stop()
+
+    def in_own_thread(self) -> bool:
+        return self.thread_id == threading.get_ident()
+
+    # --- registration -----------------------------------------------------------------
+
+    def _register(self, max_backoff: float) -> None:
+        """Send one (re-)registration and schedule the next try, until registered."""
+        self._retry = None
+        if self.connected or self._stopped or not self._running():
+            return
+        if not self._linked:
+            self._linked = True
+            self.link(self.master)
+        if self.framework_id:
+            self.send(self.master, ReregisterFramework(framework_info=self.framework_info,
+                                                       failover=self.failover))
+        else:
+            self.send(self.master, RegisterFramework(framework_info=self.framework_info))
+        bound = min(max_backoff, REGISTRATION_RETRY_INTERVAL_MAX)
+        if self.framework_info.failover_timeout > 0:
+            bound = min(bound, self.framework_info.failover_timeout / 10)
+        self._retry = self.delay(bound * random.random(), self._register, max_backoff * 2)
+
+    def _register_later(self) -> None:
+        self._cancel_retry()
+        self._retry = self.delay(self.backoff_factor * random.random(), self._register,
+                                 self.backoff_factor * 2)
+
+    def _cancel_retry(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+
+    def exited(self, pid: PID) -> None:
+        if pid != self.master:
+            return
+        self._linked = False
+        if self._stopped:
+            return
+        if self.connected:
+            _log.info("master disconnected", master=str(pid), framework_id=self.framework_id)
+            self.connected = False
+            if self._running():
+                self._callback("disconnected", self.driver)
+            self._register_later()
+        # Not connected: the registration retries are running and link again.
+
+    @handles(FrameworkRegistered)
+    def _on_registered(self, frm: PID, msg: FrameworkRegistered) -> None:
+        if not self._accepts(frm, msg, need_connected=False):
+            return
+        if self.connected:
+            _log.debug("ignoring FrameworkRegistered: already registered")
+            return
+        self._became_connected(msg.framework_id, msg.master_info)
+        _log.info("framework registered", framework_id=msg.framework_id, master=str(frm))
+        self._callback("registered", self.driver, msg.framework_id, msg.master_info)
+
+    @handles(FrameworkReregistered)
+    def _on_reregistered(self, frm: PID, msg: FrameworkReregistered) -> None:
+        if not self._accepts(frm, msg, need_connected=False):
+            return
+        if self.connected:
+            _log.debug("ignoring FrameworkReregistered: already registered")
+            return
+        if self.framework_id and msg.framework_id != self.framework_id:
+            _log.warning("ignoring FrameworkReregistered for another framework",
+                         framework_id=msg.framework_id, ours=self.framework_id)
+            return
+        self._became_connected(msg.framework_id, msg.master_info)
+        _log.info("framework re-registered", framework_id=msg.framework_id, master=str(frm))
+        self._callback("reregistered", self.driver, msg.master_info)
+
+    def _became_connected(self, framework_id: str, master_info: MasterInfo) -> None:
+        self.framework_info = replace(self.framework_info, id=framework_id)
+        self.master_info = master_info
+        self.connected = True
+        self.failover = False
+        self._cancel_retry()
+
+    # --- events from the master -------------------------------------------------------
+
+    @handles(ResourceOffers)
+    def _on_offers(self, frm: PID, msg: ResourceOffers) -> None:
+        if self._accepts(frm, msg):
+            self._callback("resource_offers", self.driver, list(msg.offers))
+
+    @handles(RescindResourceOffer)
+    def _on_rescind(self, frm: PID, msg: RescindResourceOffer) -> None:
+        if self._accepts(frm, msg):
+            self._callback("offer_rescinded", self.driver, msg.offer_id)
+
+    @handles(StatusUpdate)
+    def _on_status_update(self, frm: PID, msg: StatusUpdate) -> None:
+        if not self._accepts(frm, msg):
+            return
+        update = msg.update
+        status = update.status
+        # The scheduler acknowledges with what it holds, so make the status complete.
+        status = replace(status, uuid=status.uuid or update.uuid,
+                         agent_id=status.agent_id or update.agent_id,
+                         executor_id=status.executor_id or update.executor_id)
+        self._deliver_status(status)
+
+    def _deliver_status(self, status: TaskStatus) -> None:
+        ok = self._callback("status_update", self.driver, status)
+        if ok and self.implicit_acknowledgements and status.uuid and self._running():
+            self.do_acknowledge(status)
+
+    @handles(LostAgent)
+    def _on_lost_agent(self, frm: PID, msg: LostAgent) -> None:
+        if self._accepts(frm, msg):
+            self._callback("agent_lost", self.driver, msg.agent_id)
+
+    @handles(ExitedExecutor)
+    def _on_exited_executor(self, frm: PID, msg: ExitedExecutor) -> None:
+        if self._accepts(frm, msg):
+            self._callback("executor_lost", self.driver, msg.executor_id, msg.agent_id,
+                           msg.status)
+
+    @handles(ExecutorToFramework)
+    def _on_framework_message(self, frm: PID, msg: ExecutorToFramework) -> None:
+        if self._accepts(frm, msg):
+            self._callback("framework_message", self.driver, msg.executor_id, msg.agent_id,
+                           msg.data)
+
+    @handles(FrameworkError)
+    def _on_error(self, frm: PID, msg: FrameworkError) -> None:
+        if not self._accepts(frm, msg, need_connected=False):
+            return
+        _log.error("framework error from master", message=msg.message,
+                   framework_id=self.framework_id)
+        # As Mesos: the driver aborts first, then the scheduler hears why.
+        self.driver.abort()
+        self._callback("error", self.driver, msg.message)
+
+    def _accepts(self, frm: PID, msg: Any, need_connected: bool = True) -> bool:
+        name = type(msg).__name__
+        if not self._running():
+            _log.debug("ignoring message: driver not running", name=name)
+            return False
+        if frm != self.master:
+            _log.warning("ignoring message from a master we are not registered with",
+                         name=name, frm=str(frm), master=str(self.master))
+            return False
+        if need_connected and not self.connected:
+            _log.debug("ignoring message: not registered", name=name)
+            return False
+        return True
+
+    def _running(self) -> bool:
+        return self.driver.running
+
+    def _callback(self, name: str, *args: Any) -> bool:
+        """Run one scheduler callback; False when it raised (logged)."""
+        try:
+            getattr(self.scheduler, name)(*args)
+        except Exception:
+            _log.exception("scheduler callback raised", callback=name,
+                           framework_id=self.framework_id)
+            return False
+        return True
+
+    # --- the driver's calls (run on this thread) --------------------------------------
+
+    def _send_connected(self, msg: Any) -> bool:
+        if not self.connected:
+            _log.warning("master disconnected: dropping call", name=type(msg).__name__,
+                         framework_id=self.framework_id)
+            return False
+        self.send(self.master, msg)
+        return True
+
+    def do_accept(self, offer_ids: Sequence[str], operations: Sequence[Operation],
+                  filters: Filters) -> None:
+        if self.connected:
+            self.send(self.master, AcceptOffers(framework_id=self.framework_id,
+                                                offer_ids=tuple(offer_ids),
+                                                operations=tuple(operations), filters=filters))
+            return
+        # As Mesos: tasks launched while disconnected are lost at once, by the driver.
+        state = (TaskState.TASK_DROPPED
+                 if self.framework_info.has(FrameworkCapability.PARTITION_AWARE)
+                 else TaskState.TASK_LOST)
+        for op in operations:
+            if op.type is not OperationType.LAUNCH or op.launch is None:
+                continue
+            for task in op.launch.task_infos:
+                status = TaskStatus(task_id=task.task_id, state=state,
+                                    message="Master disconnected", source=Source.SOURCE_MASTER,
+                                    reason=Reason.REASON_MASTER_DISCONNECTED,
+                                    agent_id=task.agent_id, timestamp=self.now())
+                # Posted, not called: the scheduler may be inside a callback right now.
+                self._post(self._deliver_if_running, status)
+
+    def _deliver_if_running(self, status: TaskStatus) -> None:
+        if self._running():
+            self._deliver_status(status)
+
+    def do_decline(self, offer_ids: Sequence[str], filters: Filters) -> None:
+        self._send_connected(DeclineOffers(framework_id=self.framework_id,
+                                           offer_ids=tuple(offer_ids), filters=filters))
+
+    def do_kill(self, task_id: str, agent_id: str) -> None:
+        self._send_connected(KillTask(framework_id=self.framework_id, task_id=task_id,
+                                      agent_id=agent_id))
+
+    def do_revive(self, roles: Sequence[str]) -> None:
+        self._send_connected(ReviveOffers(framework_id=self.framework_id, roles=tuple(roles)))
+
+    def do_suppress(self, roles: Sequence[str]) -> None:
+        self._send_connected(SuppressOffers(framework_id=self.framework_id, roles=tuple(roles)))
+
+    def do_acknowledge(self, status: TaskStatus) -> None:
+        if not status.uuid:
+            _log.debug("not acknowledging an update without uuid", task_id=status.task_id)
+            return
+        self._send_connected(StatusUpdateAcknowledgement(
+            agent_id=status.agent_id, framework_id=self.framework_id, task_id=status.task_id,
+            uuid=status.uuid))
+
+    def do_message(self, executor_id: str, agent_id: str, data: bytes) -> None:
+        self._send_connected(FrameworkToExecutor(agent_id=agent_id,
+                                                 framework_id=self.framework_id,
+                                                 executor_id=executor_id, data=data))
+
+    def do_reconcile(self, statuses: Sequence[TaskStatus]) -> None:
+        self._send_connected(ReconcileTasks(framework_id=self.framework_id,
+                                            statuses=tuple(statuses)))
+
+    def do_request(self, requests: Sequence[Request]) -> None:
+        self._send_connected(ResourceRequest(framework_id=self.framework_id,
+                                             requests=tuple(requests)))
+
+    def do_update_framework(self, framework_info: FrameworkInfo,
+                            suppressed_roles: Sequence[str]) -> None:
+        info = replace(framework_info, id=self.framework_id,
+                       user=framework_info.user or self.framework_info.user,
+                       hostname=framework_info.hostname or self.framework_info.hostname)
+        self.framework_info = info
+        if self.framework_id:
+            self._send_connected(UpdateFramework(framework_id=self.framework_id,
+                                                 framework_info=info,
+                                                 suppressed_roles=tuple(suppressed_roles)))
+
+    def do_abort(self) -> None:
+        _log.info("aborting framework", framework_id=self.framework_id)
+        self._cancel_retry()
+        if self.connected:
+            self.send(self.master, DeactivateFramework(framework_id=self.framework_id))
+
+    def do_stop(self, failover: bool) -> None:
+        """Leave the master (tearing the framework down unless ``failover``) and end."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._cancel_retry()
+        if self.connected and not failover:
+            _log.info("tearing down framework", framework_id=self.framework_id)
+            self.send(self.master, UnregisterFramework(framework_id=self.framework_id))
+        self.connected = False
+        if self._linked:
+            self._linked = False
+            self.unlink(self.master)
+        self.actor_ref.stop(block=False)
+
+
+def default_user() -> str:
+    """The OS user a FrameworkInfo with an empty ``user`` runs as (Mesos fills it too)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):
+        return os.environ.get("USER", "nobody")
