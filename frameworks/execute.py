@@ -1,0 +1,291 @@
+"""``meseta-execute``: run one command as a task on a cluster (Mesos' ``mesos-execute``).
+
+::
+
+    meseta-execute --master=127.0.0.1:5050 --name=hello --command='echo hello'
+
+It registers a framework (``--framework_name``, default ``meseta-execute instance``,
+with the TASK_KILLING_STATE capability as Mesos does), takes the first offer that
+fits ``--resources``, launches one command task (``TaskInfo.command``, no executor;
+task id ``<name>-<8 hex digits>``), declines every other offer with a one-hour filter
+and suppresses offers once the task is launched. Each status update is printed in
+Mesos' words (``Received status update TASK_RUNNING for task 'hello-1a2b3c4d'``);
+``--kill_after`` kills the task that long after it is RUNNING. At the end it prints
+the task's ``stdout`` when it can reach it, tears the framework down and exits 0 only
+if the task finished (TASK_FINISHED), else 1. Bad flags exit 2; no registration
+within ``--registration_timeout`` exits 1 with a message.
+
+Reading ``stdout`` is best effort. The agent keeps the sandbox at
+``<work_dir>/agents/<agent_id>/frameworks/<framework_id>/executors/<task_id>/runs/latest``;
+this tool asks the agent's HTTP endpoint (the offer's ``url``) for ``/state``
+(``flags.work_dir``), then ``/files/read?path=<sandbox>/stdout&offset=0``; when that
+route is missing it reads the file directly if the path exists on this machine
+(a local cluster). Anything else is skipped silently.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import threading
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from actors.messages import (
+    CommandInfo,
+    Environment,
+    Filters,
+    FrameworkCapability,
+    FrameworkInfo,
+    Offer,
+    TaskInfo,
+    TaskState,
+    TaskStatus,
+    is_terminal,
+)
+from actors.resources import Resources
+from actors.resources.values import validate_role
+from frameworks.scheduler import Scheduler
+from frameworks.scheduler_driver import DriverStatus, SchedulerDriver, parse_master
+from transport.flags import Duration, Flags
+
+__all__ = ["ExecuteScheduler", "flags", "main", "read_sandbox_stdout"]
+
+DECLINE_SECONDS = 3600.0
+"""Offers this tool does not use are declined for an hour."""
+
+
+def _check_master(value: str) -> str | None:
+    try:
+        parse_master(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _check_resources(value: str) -> str | None:
+    try:
+        if Resources.parse(value).empty:
+            return "no resources given"
+    except ValueError as exc:
+        return f"bad resources: {exc}"
+    return None
+
+
+def parse_env(value: str) -> dict[str, str]:
+    """``--env``: a JSON object ``{"NAME": "value"}``, inline or ``file:///path``."""
+    text = Path(value[len("file://"):]).read_text() if value.startswith("file://") else value
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object of variable names to values")
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
+
+
+def _check_env(value: str) -> str | None:
+    try:
+        parse_env(value)
+    except (OSError, ValueError) as exc:
+        return f"bad environment: {exc}"
+    return None
+
+
+def _check_role(value: str) -> str | None:
+    try:
+        validate_role(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def flags() -> Flags:
+    """The flags of ``meseta-execute`` (Mesos' names, plus a few of Meseta's)."""
+    f = Flags("meseta-execute", "Run one command as a task on a Meseta cluster.")
+    f.add("master", str, "127.0.0.1:5050", "the master, host:port", _check_master)
+    f.add("name", str, None, "name of the task (required)")
+    f.add("command", str, None, "the command to run (required)")
+    f.add("resources", str, "cpus:0.1;mem:32", "resources for the command", _check_resources)
+    f.add("shell", bool, True, "run the command with /bin/sh -c; else split it into argv")
+    f.add("env", str, None, 'environment as JSON, {"NAME": "value"}, or file:///path',
+          _check_env)
+    f.add("kill_after", Duration, None, "kill the task this long after it runs (e.g. 10secs)")
+    f.add("framework_name", str, "meseta-execute instance", "name the framework registers")
+    f.add("checkpoint", bool, False, "enable checkpointing for the framework")
+    f.add("role", str, "*", "role to register with", _check_role)
+    f.add("registration_timeout", Duration, 30.0,
+          "give up when the framework is not registered within this time")
+    f.add("ip", str, "127.0.0.1", "IP address this framework's node listens on")
+    return f
+
+
+class ExecuteScheduler(Scheduler):
+    """Launches one command task on the first fitting offer and waits for its end."""
+
+    def __init__(self, name: str, command: CommandInfo, resources: Resources,
+                 kill_after: float | None = None, out: TextIO = sys.stdout) -> None:
+        self.name = name
+        self.task_id = f"{name}-{uuid.uuid4().hex[:8]}"
+        self.command = command
+        self.resources = resources
+        self.kill_after = kill_after
+        self.out = out
+        self.registered_event = threading.Event()
+        self.done = threading.Event()
+        self.launched_on: Offer | None = None
+        self.final_state: TaskState | None = None
+        self.error_message: str | None = None
+        self._kill_timer: threading.Timer | None = None
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def registered(self, driver: SchedulerDriver, framework_id: str, master_info: Any) -> None:
+        self._print(f"Subscribed with ID {framework_id}")
+        self.registered_event.set()
+
+    def reregistered(self, driver: SchedulerDriver, master_info: Any) -> None:
+        self.registered_event.set()
+
+    def resource_offers(self, driver: SchedulerDriver, offers: list[Offer]) -> None:
+        for offer in offers:
+            if self.launched_on is None and offer.resources.contains(self.resources):
+                task = TaskInfo(name=self.name, task_id=self.task_id, agent_id=offer.agent_id,
+                                resources=self.resources, command=self.command)
+                driver.launch_tasks([offer.id], [task])
+                self.launched_on = offer
+                self._print(f"Submitted task '{self.task_id}' to agent '{offer.agent_id}'")
+                driver.suppress_offers()
+            else:
+                driver.decline_offer(offer.id, Filters(refuse_seconds=DECLINE_SECONDS))
+
+    def status_update(self, driver: SchedulerDriver, status: TaskStatus) -> None:
+        if status.task_id != self.task_id:
+            return
+        self._print(f"Received status update {status.state.name} for task '{status.task_id}'")
+        if status.message:
+            self._print(f"  message: '{status.message}'")
+        if status.source is not None:
+            self._print(f"  source: {status.source.name}")
+        if status.reason is not None:
+            self._print(f"  reason: {status.reason.name}")
+        if status.healthy is not None:
+            self._print(f"  healthy?: {status.healthy}")
+        if (status.state is TaskState.TASK_RUNNING and self.kill_after is not None
+                and self._kill_timer is None):
+            self._kill_timer = threading.Timer(self.kill_after, self._kill, (driver, status))
+            self._kill_timer.daemon = True
+            self._kill_timer.start()
+        if is_terminal(status.state):
+            self.final_state = status.state
+            if self._kill_timer is not None:
+                self._kill_timer.cancel()
+            self.done.set()
+
+    def _kill(self, driver: SchedulerDriver, status: TaskStatus) -> None:
+        self._print(f"Asked to kill task '{status.task_id}' on agent '{status.agent_id}'")
+        driver.kill_task(status.task_id, status.agent_id)
+
+    def error(self, driver: SchedulerDriver, message: str) -> None:
+        self.error_message = message
+        self.done.set()
+
+
+def read_sandbox_stdout(offer: Offer, framework_id: str, task_id: str,
+                        timeout: float = 5.0) -> str | None:
+    """The task's ``stdout`` through the agent's HTTP endpoint or this machine's disk."""
+    if offer.url is None:
+        return None
+    address = offer.url.address
+    base = f"{offer.url.scheme or 'http'}://{address.ip or address.hostname}:{address.port}"
+    try:
+        with urllib.request.urlopen(f"{base}/state", timeout=timeout) as reply:
+            state = json.loads(reply.read())
+        work_dir = state["flags"]["work_dir"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    path = (f"{work_dir}/agents/{offer.agent_id}/frameworks/{framework_id}"
+            f"/executors/{task_id}/runs/latest/stdout")
+    query = urllib.parse.urlencode({"path": path, "offset": 0})
+    try:
+        with urllib.request.urlopen(f"{base}/files/read?{query}", timeout=timeout) as reply:
+            body = reply.read().decode(errors="replace")
+        try:
+            data = json.loads(body)
+            return str(data["data"]) if isinstance(data, dict) else body
+        except ValueError:
+            return body
+    except OSError:
+        pass
+    try:
+        return Path(path).read_text(errors="replace")
+    except OSError:
+        return None
+
+
+def build_command(command: str, shell: bool, env: dict[str, str] | None) -> CommandInfo:
+    environment = Environment.of(env) if env else None
+    if shell:
+        return CommandInfo(value=command, shell=True, environment=environment)
+    argv = shlex.split(command)
+    return CommandInfo(value=argv[0] if argv else "", shell=False, arguments=tuple(argv),
+                       environment=environment)
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
+         err: TextIO = sys.stderr) -> int:
+    """Entry point of ``meseta-execute``; returns the exit status."""
+    spec = flags()
+    values = spec.parse(sys.argv[1:] if argv is None else argv)  # bad flags exit 2
+    for required in ("name", "command"):
+        if not getattr(values, required):
+            print(f"meseta-execute: error: missing required flag --{required}", file=err)
+            return 2
+    command = build_command(values.command, values.shell,
+                            parse_env(values.env) if values.env else None)
+    if not command.value:
+        print("meseta-execute: error: --command is empty", file=err)
+        return 2
+    scheduler = ExecuteScheduler(values.name, command, Resources.parse(values.resources),
+                                 values.kill_after, out)
+    info = FrameworkInfo(user="", name=values.framework_name, roles=(values.role,),
+                         checkpoint=values.checkpoint,
+                         capabilities=frozenset({FrameworkCapability.TASK_KILLING_STATE}))
+    driver = SchedulerDriver.create(scheduler, info, values.master, values.ip)
+    try:
+        return _run(driver, scheduler, values.master, values.registration_timeout, out, err)
+    except KeyboardInterrupt:
+        print("Interrupted: tearing the framework down", file=err)
+        return 1
+    finally:
+        driver.stop()  # tear down: the task (if still running) is killed
+        driver.close()
+
+
+def _run(driver: SchedulerDriver, scheduler: ExecuteScheduler, master: str, timeout: float,
+         out: TextIO, err: TextIO) -> int:
+    driver.start()
+    if not scheduler.registered_event.wait(timeout):
+        print(f"meseta-execute: error: no master at {master} registered the framework "
+              f"within {timeout:g}s (is the master running?)", file=err)
+        return 1
+    while not scheduler.done.wait(0.2):
+        if driver.status is not DriverStatus.DRIVER_RUNNING:
+            break
+    if scheduler.error_message is not None:
+        print(f"Received an ERROR event: {scheduler.error_message}", file=err)
+        return 1
+    offer = scheduler.launched_on
+    if offer is not None and scheduler.final_state is not None:
+        stdout = read_sandbox_stdout(offer, driver.framework_id, scheduler.task_id)
+        if stdout:
+            out.write(stdout if stdout.endswith("\n") else stdout + "\n")
+            out.flush()
+    return 0 if scheduler.final_state is TaskState.TASK_FINISHED else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
