@@ -53,8 +53,9 @@ from actors.resources.values import validate_role
 from frameworks.scheduler import Scheduler
 from frameworks.scheduler_driver import DriverStatus, SchedulerDriver, parse_master
 from transport.flags import Duration, Flags
+from transport.logs import configure
 
-__all__ = ["ExecuteScheduler", "flags", "main", "read_sandbox_stdout"]
+__all__ = ["ExecuteScheduler", "flags", "main", "read_sandbox_stdout", "run"]
 
 DECLINE_SECONDS = 3600.0
 """Offers this tool does not use are declined for an hour."""
@@ -119,6 +120,7 @@ def flags() -> Flags:
     f.add("registration_timeout", Duration, 30.0,
           "give up when the framework is not registered within this time")
     f.add("ip", str, "127.0.0.1", "IP address this framework's node listens on")
+    f.add("log_level", str, "warning", "log level of this tool's own log lines (to stderr)")
     return f
 
 
@@ -235,11 +237,21 @@ def build_command(command: str, shell: bool, env: dict[str, str] | None) -> Comm
                        environment=environment)
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
-         err: TextIO = sys.stderr) -> int:
-    """Entry point of ``meseta-execute``; returns the exit status."""
-    spec = flags()
-    values = spec.parse(sys.argv[1:] if argv is None else argv)  # bad flags exit 2
+def main() -> int:
+    """Entry point of ``meseta-execute``: ``run`` with logging set up, on ``sys.argv``."""
+    return run(sys.argv[1:], configure_logging=True)
+
+
+def run(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr,
+        configure_logging: bool = False) -> int:
+    """Run ``meseta-execute`` with ``argv``; returns the exit status (bad flags exit 2)."""
+    values = flags().parse(argv)
+    if configure_logging:
+        try:
+            configure(values.log_level)
+        except ValueError as exc:
+            print(f"meseta-execute: error: --log_level: {exc}", file=err)
+            return 2
     for required in ("name", "command"):
         if not getattr(values, required):
             print(f"meseta-execute: error: missing required flag --{required}", file=err)
@@ -256,7 +268,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
                          capabilities=frozenset({FrameworkCapability.TASK_KILLING_STATE}))
     driver = SchedulerDriver.create(scheduler, info, values.master, values.ip)
     try:
-        return _run(driver, scheduler, values.master, values.registration_timeout, out, err)
+        return _wait(driver, scheduler, values.master, values.registration_timeout, out, err)
     except KeyboardInterrupt:
         print("Interrupted: tearing the framework down", file=err)
         return 1
@@ -265,7 +277,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
         driver.close()
 
 
-def _run(driver: SchedulerDriver, scheduler: ExecuteScheduler, master: str, timeout: float,
+def _wait(driver: SchedulerDriver, scheduler: ExecuteScheduler, master: str, timeout: float,
          out: TextIO, err: TextIO) -> int:
     driver.start()
     if not scheduler.registered_event.wait(timeout):

@@ -32,7 +32,7 @@ from actors.messages import (
     UnregisterFramework,
 )
 from actors.resources import Resources
-from frameworks.execute import build_command, main, parse_env
+from frameworks.execute import build_command, parse_env, run
 from transport import HttpRequest, HttpResponse, Node, Process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,22 +75,22 @@ def _offer(node: Node, offer_id: str, resources: str) -> Offer:
                  resources=Resources.parse(resources), url=url)
 
 
-def _start_main(args: list[str]) -> tuple[threading.Thread, dict[str, Any], io.StringIO]:
+def _start_run(args: list[str]) -> tuple[threading.Thread, dict[str, Any], io.StringIO]:
     out, err = io.StringIO(), io.StringIO()
     result: dict[str, Any] = {}
 
-    def run() -> None:
-        result["rc"] = main(args, out=out, err=err)
+    def target() -> None:
+        result["rc"] = run(args, out=out, err=err)
         result["err"] = err.getvalue()
 
-    thread = threading.Thread(target=run, daemon=True)
+    thread = threading.Thread(target=target, daemon=True)
     thread.start()
     return thread, result, out
 
 
 def _launch(node: Node, master: FakeMaster, extra: list[str]) -> tuple[
         threading.Thread, dict[str, Any], io.StringIO, Any, str]:
-    thread, result, out = _start_main(["--master", node.address, "--name", "hello",
+    thread, result, out = _start_run(["--master", node.address, "--name", "hello",
                                        "--command", "echo hi", "--registration_timeout",
                                        "5secs", *extra])
     master.wait_for(RegisterFramework)
@@ -175,9 +175,9 @@ def test_kill_after_kills_the_running_task(cluster: tuple[Node, FakeMaster]) -> 
 
 def test_missing_name_or_command_exits_2() -> None:
     err = io.StringIO()
-    assert main(["--command", "true"], err=err) == 2
+    assert run(["--command", "true"], err=err) == 2
     assert "--name" in err.getvalue()
-    assert main(["--name", "x"], err=io.StringIO()) == 2
+    assert run(["--name", "x"], err=io.StringIO()) == 2
 
 
 @pytest.mark.parametrize("bad", [
@@ -190,7 +190,7 @@ def test_missing_name_or_command_exits_2() -> None:
 ])
 def test_bad_flags_exit_2(bad: list[str]) -> None:
     with pytest.raises(SystemExit) as exc:
-        main(["--name", "x", "--command", "true", *bad], err=io.StringIO())
+        run(["--name", "x", "--command", "true", *bad], err=io.StringIO())
     assert exc.value.code == 2
 
 
@@ -231,7 +231,7 @@ def test_master_from_the_environment_and_an_error_exits_1(
         cluster: tuple[Node, FakeMaster], monkeypatch: pytest.MonkeyPatch) -> None:
     node, master = cluster
     monkeypatch.setenv("MESETA_MASTER", node.address)
-    thread, result, _ = _start_main(["--name", "e", "--command", "true"])
+    thread, result, _ = _start_run(["--name", "e", "--command", "true"])
     master.wait_for(RegisterFramework)
     master.push(master.received[0][0], FrameworkError(message="framework removed"))
     thread.join(10)
