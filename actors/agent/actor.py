@@ -1,0 +1,332 @@
+"""``AgentActor``: the agent process (``agent``), between the master and the executors.
+
+It registers with the master (``RegisterAgent`` with backoff until ``AgentRegistered``;
+``ReregisterAgent`` with its tasks and executors once it has an id, after the link to
+the master broke, pings stopped, or a ping said it is not connected), answers pings,
+and runs what the master sends: ``RunTask`` creates a sandbox and launches the
+executor (or queues the task while its executor registers), ``KillTask`` /
+``ShutdownExecutor`` / ``ShutdownFramework`` kill, ``StatusUpdateAcknowledgement``
+releases the next update of a task, ``FrameworkToExecutor`` is relayed,
+``ReconcileTasks`` is answered for tasks it does not know. Executors register
+(``RegisterExecutor`` -> ``ExecutorRegistered`` + their queued ``RunTask``s), send
+``StatusUpdate``s (into the status update manager, acknowledged to the executor at
+once) and ``ExecutorToFramework`` messages (to the master). The launcher reports
+executor exits as posted calls: live tasks are failed, the master told.
+
+Decisions live elsewhere: ``status_updates`` (delivery), ``executors`` / ``tasks``
+(records and what an exited executor's tasks become), ``launcher`` / ``warm``
+(processes), ``sandbox``, ``detect``, ``state`` (``/agent/state``; ``/agent/health``).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import deque
+from typing import Any
+
+import structlog
+
+from actors.agent.config import REGISTRATION_RETRY_INTERVAL_MAX, AgentConfig
+from actors.agent.detect import detect_resources
+from actors.agent.executors import FrameworkRecord
+from actors.agent.launcher import ExecutorLauncher, Launcher
+from actors.agent.running import ExecutorManager
+from actors.agent.state import render_state
+from actors.agent.status_updates import StatusUpdateManager
+from actors.agent.warm import WarmLauncher
+from actors.messages import (
+    AgentInfo,
+    AgentRegistered,
+    AgentReregistered,
+    ExecutorToFramework,
+    FrameworkToExecutor,
+    KillTask,
+    PingAgent,
+    PongAgent,
+    ReconcileTasks,
+    RegisterAgent,
+    RegisterExecutor,
+    ReregisterAgent,
+    RunTask,
+    Shutdown,
+    ShutdownExecutor,
+    ShutdownFramework,
+    StatusUpdate,
+    StatusUpdateAcknowledgement,
+    UnregisterAgent,
+    UpdateFramework,
+)
+from transport import PID, HttpRequest, HttpResponse, Node, Timer, handles
+
+__all__ = ["AgentActor"]
+
+_log = structlog.get_logger("meseta.agent")
+MAX_COMPLETED_FRAMEWORKS = 50
+
+
+class AgentActor(ExecutorManager):
+    """See the module docstring. ``AgentActor(node, config)``; tests may pass a launcher."""
+
+    def __init__(self, node: Node, config: AgentConfig, launcher: Launcher | None = None,
+                 name: str = "agent") -> None:
+        super().__init__(node, name)
+        self.config = config
+        self.master = config.master
+        self.info = AgentInfo(
+            hostname=config.hostname or config.ip, port=node.port,
+            resources=detect_resources(config.work_dir, config.resources),
+            attributes=config.parsed_attributes, checkpoint=config.checkpoint)
+        self.agent_id = ""
+        self.registered = False
+        self.frameworks: dict[str, FrameworkRecord] = {}
+        self.completed_frameworks: deque[FrameworkRecord] = deque(
+            maxlen=MAX_COMPLETED_FRAMEWORKS)
+        self.sum = StatusUpdateManager(config.status_update_retry_min,
+                                       config.status_update_retry_max)
+        self.sum.pause()  # nothing goes to the master before registration
+        self.launcher: Launcher = launcher or ExecutorLauncher(
+            WarmLauncher() if config.launcher == "warm" else None)
+        self.shutdown_requested = threading.Event()
+        """Set when the master sent ``Shutdown`` (the program should exit)."""
+        self._registering: Timer | None = None
+        self._backoff = 0.0
+        self._ping_timer: Timer | None = None
+        self._ping_timeout = 75.0
+        self._init_executors()
+
+    # --- life cycle -------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        if self.node.http_delegate is None:
+            self.node.http_delegate = self.pid.name
+        self.route("/state", self._state_route)
+        self.route("/health", lambda request: HttpResponse.text("", 200))
+        self.launcher.start(lambda pid, status: self._post(self._process_exited, pid, status))
+        self._start_registration()
+
+    def on_stop(self) -> None:
+        for timer in (self._registering, self._ping_timer):
+            if timer is not None:
+                timer.cancel()
+        self._destroy_all()
+        self.launcher.stop()
+        super().on_stop()
+
+    def begin_shutdown(self) -> None:
+        """Shut every executor down gracefully and leave the cluster (called by main)."""
+        for framework in list(self.frameworks.values()):
+            self._shutdown_framework(framework)
+        if self.registered:
+            self.send(self.master, UnregisterAgent(agent_id=self.agent_id))
+
+    def live_executors(self) -> int:
+        """Executors whose process has not exited yet (main waits for 0)."""
+        return len(self._by_os_pid)
+
+    # --- registration -----------------------------------------------------------------
+
+    def _start_registration(self) -> None:
+        """Register (again) after a random delay in [0, backoff factor], as Mesos does."""
+        if self._registering is not None:
+            return
+        factor = self.config.registration_backoff_factor
+        self._backoff = factor * 2
+        self._registering = self.delay(random.uniform(0, factor), self._register)
+
+    def _register(self) -> None:
+        self._registering = None
+        if self.registered:
+            return
+        self.link(self.master)
+        if not self.agent_id:
+            self.send(self.master, RegisterAgent(agent_info=self.info))
+        else:
+            self.send(self.master, self._reregister_message())
+        bound = max(0.05, self._backoff)
+        self._backoff = min(REGISTRATION_RETRY_INTERVAL_MAX, bound * 2)
+        self._registering = self.delay(random.uniform(0, bound), self._register)
+
+    def _reregister_message(self) -> ReregisterAgent:
+        executors, tasks, frameworks = [], [], []
+        for framework in self.frameworks.values():
+            frameworks.append(framework.info)
+            for executor in framework.executors.values():
+                if not executor.command_executor:
+                    executors.append(executor.info)
+                for task in executor.tasks.values():
+                    if not task.acked:
+                        head = self.sum.head(framework.framework_id, task.task_id)
+                        tasks.append(task.to_task(self.agent_id, head))
+        return ReregisterAgent(agent_info=self.info, executor_infos=tuple(executors),
+                               tasks=tuple(tasks), frameworks=tuple(frameworks))
+
+    @handles(AgentRegistered)
+    def _on_registered(self, frm: PID, msg: AgentRegistered) -> None:
+        if self.agent_id and msg.agent_id != self.agent_id:
+            _log.error("master gave another agent id; ignored", have=self.agent_id,
+                       got=msg.agent_id)
+            return
+        self._connected(frm, msg.agent_id, msg.connection.total_ping_timeout_seconds)
+
+    @handles(AgentReregistered)
+    def _on_reregistered(self, frm: PID, msg: AgentReregistered) -> None:
+        if self.agent_id and msg.agent_id != self.agent_id:
+            _log.error("master re-registered another agent id; ignored", got=msg.agent_id)
+            return
+        self._connected(frm, msg.agent_id, msg.connection.total_ping_timeout_seconds)
+        for reconcile in msg.reconciliations:
+            self._reconcile(reconcile)
+
+    def _connected(self, master: PID, agent_id: str, ping_timeout: float) -> None:
+        if self.registered:
+            return
+        _log.info("agent registered", agent_id=agent_id, master=str(master))
+        self.registered = True
+        self.master = master
+        self.agent_id = agent_id
+        self.info = AgentInfo(hostname=self.info.hostname, port=self.info.port,
+                              resources=self.info.resources,
+                              attributes=self.info.attributes, id=agent_id,
+                              checkpoint=self.info.checkpoint, domain=self.info.domain)
+        if self._registering is not None:
+            self._registering.cancel()
+            self._registering = None
+        self._ping_timeout = ping_timeout
+        self._reset_ping_timer()
+        self._forward(self.sum.resume())
+
+    def _disconnected(self, why: str) -> None:
+        if not self.registered:
+            self._start_registration()
+            return
+        _log.warning("lost the master; registering again", why=why)
+        self.registered = False
+        self.sum.pause()
+        if self._ping_timer is not None:
+            self._ping_timer.cancel()
+        self._start_registration()
+
+    def exited(self, pid: PID) -> None:
+        if pid == self.master:
+            self._disconnected("the link to the master broke")
+
+    # --- health -----------------------------------------------------------------------
+
+    @handles(PingAgent)
+    def _on_ping(self, frm: PID, msg: PingAgent) -> None:
+        self.send(frm, PongAgent())
+        if not msg.connected and self.registered:
+            self._disconnected("the master does not consider us connected")
+        elif self.registered:
+            self._reset_ping_timer()
+
+    def _reset_ping_timer(self) -> None:
+        if self._ping_timer is not None:
+            self._ping_timer.cancel()
+        self._ping_timer = self.delay(self._ping_timeout, self._ping_timed_out)
+
+    def _ping_timed_out(self) -> None:
+        self._ping_timer = None
+        if self.registered:
+            self._disconnected(f"no ping for {self._ping_timeout}s")
+
+    # --- master -> agent --------------------------------------------------------------
+
+    @handles(RunTask)
+    def _on_run_task(self, frm: PID, msg: RunTask) -> None:
+        if not self.registered:
+            _log.warning("RunTask before registration; ignored", task_id=msg.task.task_id)
+            return
+        self._run_task(msg)
+
+    @handles(KillTask)
+    def _on_kill_task(self, frm: PID, msg: KillTask) -> None:
+        self._kill_task(msg)
+
+    @handles(ShutdownExecutor)
+    def _on_shutdown_executor(self, frm: PID, msg: ShutdownExecutor) -> None:
+        framework = self.frameworks.get(msg.framework_id)
+        executor = framework.executors.get(msg.executor_id) if framework else None
+        if framework is not None and executor is not None:
+            self._shutdown_executor(framework, executor)
+
+    @handles(ShutdownFramework)
+    def _on_shutdown_framework(self, frm: PID, msg: ShutdownFramework) -> None:
+        framework = self.frameworks.get(msg.framework_id)
+        if framework is not None:
+            self._shutdown_framework(framework)
+
+    @handles(Shutdown)
+    def _on_shutdown(self, frm: PID, msg: Shutdown) -> None:
+        _log.warning("the master asked this agent to shut down", message=msg.message)
+        self.begin_shutdown()
+        self.shutdown_requested.set()
+
+    @handles(StatusUpdateAcknowledgement)
+    def _on_ack(self, frm: PID, msg: StatusUpdateAcknowledgement) -> None:
+        acked, forwards = self.sum.acknowledge(msg.framework_id, msg.task_id, msg.uuid)
+        self._forward(forwards)
+        if acked is not None:
+            self._update_acknowledged(acked)
+
+    @handles(FrameworkToExecutor)
+    def _on_framework_message(self, frm: PID, msg: FrameworkToExecutor) -> None:
+        framework = self.frameworks.get(msg.framework_id)
+        executor = framework.executors.get(msg.executor_id) if framework else None
+        if executor is None or executor.pid is None:
+            _log.warning("framework message for an executor not running here; dropped",
+                         executor_id=msg.executor_id)
+            return
+        self.send(executor.pid, msg)
+
+    @handles(UpdateFramework)
+    def _on_update_framework(self, frm: PID, msg: UpdateFramework) -> None:
+        framework = self.frameworks.get(msg.framework_id)
+        if framework is None:
+            return
+        if msg.framework_info is not None:
+            framework.info = msg.framework_info
+        if msg.pid is not None:
+            framework.pid = msg.pid
+
+    @handles(ReconcileTasks)
+    def _on_reconcile(self, frm: PID, msg: ReconcileTasks) -> None:
+        self._reconcile(msg)
+
+    # --- executors -> agent -----------------------------------------------------------
+
+    @handles(RegisterExecutor)
+    def _on_register_executor(self, frm: PID, msg: RegisterExecutor) -> None:
+        self._register_executor(frm, msg)
+
+    @handles(StatusUpdate)
+    def _on_status_update(self, frm: PID, msg: StatusUpdate) -> None:
+        update = msg.update
+        accepted = self._record_update(update)
+        if update.uuid:
+            self.send(frm, StatusUpdateAcknowledgement(
+                agent_id=self.agent_id, framework_id=update.framework_id,
+                task_id=update.status.task_id, uuid=update.uuid))
+        if not accepted:
+            _log.debug("duplicate status update ignored", task_id=update.status.task_id)
+
+    @handles(ExecutorToFramework)
+    def _on_executor_message(self, frm: PID, msg: ExecutorToFramework) -> None:
+        self.send(self.master, ExecutorToFramework(
+            agent_id=self.agent_id, framework_id=msg.framework_id,
+            executor_id=msg.executor_id, data=msg.data))
+
+    # --- HTTP -------------------------------------------------------------------------
+
+    def _state_route(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse.json(self.state())
+
+    def state(self) -> dict[str, Any]:
+        return render_state(
+            agent_id=self.agent_id, pid=str(self.pid), info=self.info,
+            http_port=self.node.http_port, registered=self.registered,
+            master=str(self.master), flags=self.config.to_flags(),
+            frameworks=self.frameworks.values(), completed=self.completed_frameworks,
+            pending_updates=len(self.sum))
+

@@ -1,0 +1,209 @@
+"""The agent's configuration: ``AgentConfig`` and the ``meseta-agent`` flags.
+
+``actors.agent.main`` parses the flags (``flags().parse(argv)``), turns them into an
+``AgentConfig`` with ``from_flags`` and hands it to ``AgentActor(node, config)``; tests
+build an ``AgentConfig`` directly. Flag names and defaults are Mesos' agent flags
+(``src/slave/flags.cpp``); every flag has its ``MESETA_<NAME>`` fallback.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from actors.messages.info import Attribute, parse_attributes
+from actors.resources import Resources
+from transport.flags import Duration, FlagError, Flags
+from transport.pid import PID
+
+__all__ = [
+    "DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT",
+    "DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
+    "DEFAULT_REGISTRATION_BACKOFF_FACTOR",
+    "REGISTRATION_RETRY_INTERVAL_MAX",
+    "STATUS_UPDATE_RETRY_INTERVAL_MAX",
+    "STATUS_UPDATE_RETRY_INTERVAL_MIN",
+    "AgentConfig",
+    "flags",
+    "from_flags",
+    "master_pid",
+]
+
+DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT = 60.0
+"""Seconds an executor has to register before it is killed (Mesos: 1 min)."""
+
+DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD = 5.0
+"""Seconds between ShutdownExecutor and the kill of the executor's processes (Mesos: 5 s)."""
+
+DEFAULT_REGISTRATION_BACKOFF_FACTOR = 1.0
+"""The first registration goes out after a random delay in [0, this] (Mesos: 1 s)."""
+
+REGISTRATION_RETRY_INTERVAL_MAX = 60.0
+"""Registration retries back off up to this (Mesos ``REGISTER_RETRY_INTERVAL_MAX``)."""
+
+STATUS_UPDATE_RETRY_INTERVAL_MIN = 10.0
+"""First re-send of an unacknowledged status update (Mesos' constants.hpp)."""
+
+STATUS_UPDATE_RETRY_INTERVAL_MAX = 600.0
+"""Status update re-sends back off up to this (10 min)."""
+
+DEFAULT_MASTER = PID("master", "127.0.0.1", 5050)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentConfig:
+    """Knobs of the agent (Mesos agent flags of the same names)."""
+
+    ip: str = "127.0.0.1"
+    port: int = 5051
+    http_port: int | None = None
+    """``None``: ``port + 100`` (see ``effective_http_port``); 0 picks a free port."""
+    master: PID = DEFAULT_MASTER
+    work_dir: str = "/tmp/meseta"
+    resources: Resources | None = None
+    """What ``--resources`` said; ``None`` or partial: the rest is detected (``detect``)."""
+    attributes: str = ""
+    """``--attributes`` text (``rack:a;zone:b``); parsed by ``parsed_attributes``."""
+    hostname: str = ""
+    """Advertised in AgentInfo; ``""``: the ip."""
+    executor_registration_timeout: float = DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT
+    executor_shutdown_grace_period: float = DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD
+    registration_backoff_factor: float = DEFAULT_REGISTRATION_BACKOFF_FACTOR
+    launcher: str = "warm"
+    """``warm`` (fork executors from a warm helper) or ``subprocess``."""
+    checkpoint: bool = False
+    """Reserved for agent recovery (issue 5)."""
+    status_update_retry_min: float = STATUS_UPDATE_RETRY_INTERVAL_MIN
+    status_update_retry_max: float = STATUS_UPDATE_RETRY_INTERVAL_MAX
+    trace: bool = False
+    log_level: str = "info"
+    log_format: str = "console"
+
+    def __post_init__(self) -> None:
+        if self.launcher not in ("warm", "subprocess"):
+            raise ValueError("launcher must be warm or subprocess")
+        for name in ("executor_registration_timeout", "status_update_retry_min",
+                     "status_update_retry_max"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if self.executor_shutdown_grace_period < 0 or self.registration_backoff_factor < 0:
+            raise ValueError("grace period and backoff factor must not be negative")
+        parse_attributes(self.attributes)
+
+    @property
+    def effective_http_port(self) -> int:
+        return self.port + 100 if self.http_port is None else self.http_port
+
+    @property
+    def parsed_attributes(self) -> tuple[Attribute, ...]:
+        return parse_attributes(self.attributes)
+
+    def to_flags(self) -> dict[str, Any]:
+        """The flags as ``/state`` shows them (Mesos' ``flags`` object: strings)."""
+        return {
+            "ip": self.ip, "port": str(self.port), "http_port": str(self.effective_http_port),
+            "master": f"{self.master.host}:{self.master.port}", "work_dir": self.work_dir,
+            "resources": "" if self.resources is None else str(self.resources),
+            "attributes": self.attributes, "hostname": self.hostname or self.ip,
+            "executor_registration_timeout": f"{self.executor_registration_timeout}secs",
+            "executor_shutdown_grace_period": f"{self.executor_shutdown_grace_period}secs",
+            "registration_backoff_factor": f"{self.registration_backoff_factor}secs",
+            "launcher": self.launcher, "trace": str(self.trace).lower(),
+            "log_level": self.log_level, "log_format": self.log_format,
+        }
+
+
+def master_pid(text: str) -> PID:
+    """``HOST:PORT`` (or a full ``master@HOST:PORT``) -> the master's PID."""
+    text = text.strip()
+    if "@" in text:
+        return PID.parse(text)
+    host, colon, port = text.rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) <= 65535:
+        raise FlagError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:5050)")
+    return PID("master", host, int(port))
+
+
+def _resources(text: str) -> Resources:
+    try:
+        return Resources.parse(text)
+    except ValueError as exc:
+        raise FlagError(f"bad resources: {exc}") from None
+
+
+def _attributes(text: str) -> str:
+    try:
+        parse_attributes(text)
+    except ValueError as exc:
+        raise FlagError(str(exc)) from None
+    return text
+
+
+def _port(value: int) -> str | None:
+    return None if 0 <= value <= 65535 else "a port is between 0 and 65535"
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "must be positive"
+
+
+def _not_negative(value: float) -> str | None:
+    return None if value >= 0 else "must not be negative"
+
+
+def _one_of(*choices: str) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}"
+    return check
+
+
+def flags() -> Flags:
+    """The ``meseta-agent`` flags, Mesos' names and defaults."""
+    f = Flags("meseta-agent", "Run a Meseta agent: it offers this machine's resources to "
+              "the master and runs the executors of frameworks' tasks.")
+    f.add("ip", str, "127.0.0.1", "IP address to listen on")
+    f.add("port", int, 5051, "port of the agent's ZeroMQ endpoint", check=_port)
+    f.add("http_port", int, None, "HTTP port (default: --port + 100; 0 picks a free one)",
+          check=_port)
+    f.add("master", master_pid, None, "the master, as HOST:PORT (required)")
+    f.add("work_dir", str, "/tmp/meseta", "where sandboxes are created")
+    f.add("resources", _resources, None,
+          "total consumable resources (cpus:4;mem:4096;ports:[31000-32000] or JSON); "
+          "unset ones are detected")
+    f.add("attributes", _attributes, "", "attributes of the machine (rack:a;zone:b)")
+    f.add("hostname", str, "", "hostname advertised to the master (default: --ip)")
+    f.add("executor_registration_timeout", Duration,
+          Duration(DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT),
+          "time an executor has to register before it is killed", check=_positive)
+    f.add("executor_shutdown_grace_period", Duration,
+          Duration(DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD),
+          "time between asking an executor to shut down and killing it", check=_not_negative)
+    f.add("registration_backoff_factor", Duration,
+          Duration(DEFAULT_REGISTRATION_BACKOFF_FACTOR),
+          "first registration retry after a random delay up to this, doubling to 1mins",
+          check=_not_negative)
+    f.add("launcher", str, "warm", "warm (fork executors from a warm helper) or subprocess",
+          check=_one_of("warm", "subprocess"))
+    f.add("trace", bool, False, "log every message sent and received")
+    f.add("log_level", str, "info", "debug, info, warning or error",
+          check=_one_of("debug", "info", "warning", "error"))
+    f.add("log_format", str, "console", "console or json", check=_one_of("console", "json"))
+    return f
+
+
+def from_flags(ns: argparse.Namespace) -> AgentConfig:
+    """Build the config from parsed flags; ``FlagError`` when ``--master`` is missing."""
+    if ns.master is None:
+        raise FlagError("--master is required (HOST:PORT of the master, or MESETA_MASTER)")
+    return AgentConfig(
+        ip=ns.ip, port=ns.port, http_port=ns.http_port, master=ns.master,
+        work_dir=ns.work_dir, resources=ns.resources, attributes=ns.attributes,
+        hostname=ns.hostname,
+        executor_registration_timeout=float(ns.executor_registration_timeout),
+        executor_shutdown_grace_period=float(ns.executor_shutdown_grace_period),
+        registration_backoff_factor=float(ns.registration_backoff_factor),
+        launcher=ns.launcher, trace=bool(ns.trace), log_level=ns.log_level,
+        log_format=ns.log_format,
+    )

@@ -1,0 +1,70 @@
+"""``meseta-agent``: run one agent (the console script ``actors.agent.main:main``).
+
+Parses the flags (``config.flags``), configures logging, starts a node on
+``--ip``/``--port`` with HTTP on ``--http_port``, spawns ``AgentActor`` as ``agent``
+(the node's HTTP delegate, so ``/state`` works), prints one line
+``meseta-agent: agent@IP:PORT http://IP:HTTP_PORT`` and runs until SIGINT/SIGTERM (or
+the master's ``Shutdown``). Then it shuts its executors down (waiting up to their
+grace period), leaves the cluster and exits 0. A port in use exits 1 with a message.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from types import FrameType
+
+from actors.agent.actor import AgentActor
+from actors.agent.config import flags, from_flags
+from transport import Node
+from transport.errors import BindError
+from transport.flags import FlagError
+from transport.logs import configure
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ns = flags().parse(sys.argv[1:] if argv is None else argv)
+    try:
+        config = from_flags(ns)
+    except (FlagError, ValueError) as exc:
+        print(f"meseta-agent: {exc}", file=sys.stderr)
+        return 2
+    configure(config.log_level, "json" if config.log_format == "json" else "console")
+    node = Node(config.ip, config.port, http_port=config.effective_http_port,
+                trace=config.trace or None)
+    try:
+        node.start()
+    except BindError as exc:
+        print(f"meseta-agent: {exc}", file=sys.stderr)
+        return 1
+    node.http_delegate = "agent"
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    try:
+        ref = node.spawn(AgentActor, config)
+        agent = ref.proxy()
+        requested = agent.shutdown_requested.get()
+        print(f"meseta-agent: {agent.pid.get()} http://{config.ip}:{node.http_port}",
+              flush=True)
+        while not stop.wait(0.2) and not requested.is_set():
+            pass
+        agent.begin_shutdown().get(timeout=10)
+        deadline = time.monotonic() + config.executor_shutdown_grace_period + 2
+        while agent.live_executors().get(timeout=10) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        node.stop()  # the agent's on_stop kills whatever is still running
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

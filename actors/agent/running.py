@@ -1,0 +1,359 @@
+"""``ExecutorManager``: how the agent runs tasks — the executor half of ``AgentActor``.
+
+``AgentActor`` (``actor``) inherits this and calls it from its handler table; nothing
+here is a handler itself. It owns the lives of executors and tasks on this agent:
+
+- ``_run_task``: find or create the framework; give a command task its own command
+  executor; launch the executor in a new sandbox (its tasks queue until it registers,
+  with a registration timer) or hand the task to the running executor;
+- ``_register_executor``: ``ExecutorRegistered`` and the queued ``RunTask``s;
+- ``_kill_task``: a queued task is killed here (TASK_KILLED, launch interrupted), a
+  launched one by its executor (``KillTask``);
+- ``_shutdown_executor`` / ``_shutdown_framework``: ``ShutdownExecutor``, then after
+  the grace period the launcher kills the process tree;
+- ``_process_exited``: the launcher's exit report; the executor's live tasks get an
+  agent-made terminal update (``executors.termination_status``), the master an
+  ``ExitedExecutor`` (not for command executors, as in Mesos);
+- the status update plumbing (``_record_update`` / ``_forward``) and the clean-up of
+  executors and frameworks once their last terminal update is acknowledged.
+"""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from collections import deque
+
+import structlog
+
+from actors.agent.config import AgentConfig
+from actors.agent.executors import (
+    ExecutorRecord,
+    ExecutorState,
+    FrameworkRecord,
+    Termination,
+    command_executor_info,
+    executor_environment,
+    lost_or,
+    termination_status,
+)
+from actors.agent.launcher import Launcher, LaunchError, spec_for_command
+from actors.agent.sandbox import create_sandbox
+from actors.agent.status_updates import Forward, StatusUpdateManager, StreamKey
+from actors.agent.tasks import TaskRecord, agent_update
+from actors.messages import (
+    AgentInfo,
+    ExecutorInfo,
+    ExecutorRegistered,
+    ExitedExecutor,
+    FrameworkInfo,
+    KillTask,
+    ReconcileTasks,
+    RegisterExecutor,
+    RunTask,
+    ShutdownExecutor,
+    StatusUpdate,
+    StatusUpdateInfo,
+)
+from actors.messages.task_state import Reason, TaskState, is_terminal
+from transport import PID, Process
+
+__all__ = ["ExecutorManager"]
+
+_log = structlog.get_logger("meseta.agent")
+
+
+class ExecutorManager(Process):
+    """See the module docstring; ``AgentActor`` sets the attributes declared here."""
+
+    config: AgentConfig
+    agent_id: str
+    registered: bool
+    info: AgentInfo
+    master: PID
+    frameworks: dict[str, FrameworkRecord]
+    completed_frameworks: deque[FrameworkRecord]
+    sum: StatusUpdateManager
+    launcher: Launcher
+    _by_os_pid: dict[int, ExecutorRecord]
+
+    def _init_executors(self) -> None:
+        self._by_os_pid = {}
+
+    # --- launching --------------------------------------------------------------------
+
+    def _run_task(self, msg: RunTask) -> None:
+        task, info = msg.task, msg.framework_info
+        framework = self.frameworks.get(info.id)
+        if framework is None:
+            framework = self.frameworks[info.id] = FrameworkRecord(info=info, pid=msg.pid)
+        elif msg.pid is not None:
+            framework.pid = msg.pid
+        if framework.terminating:
+            _log.warning("RunTask for a terminating framework; ignored", task_id=task.task_id)
+            return
+        if framework.find_task(task.task_id) is not None:
+            _log.warning("RunTask for a task already here; ignored", task_id=task.task_id)
+            return
+        command = task.executor is None
+        executor_info = (command_executor_info(task, info.id) if task.executor is None
+                         else task.executor)
+        executor = framework.executors.get(executor_info.executor_id)
+        if executor is not None and executor.state in (ExecutorState.TERMINATING,
+                                                       ExecutorState.TERMINATED):
+            self._refuse(info, task.task_id, "its executor is terminating")
+            return
+        if executor is None:
+            if not msg.launch_executor:
+                self._refuse(info, task.task_id, "its executor is not running")
+                return
+            executor = self._launch(framework, executor_info, command, task.task_id)
+            if executor is None:
+                self._drop_idle_framework(framework)
+                return
+        record = TaskRecord(info=task, framework_id=info.id,
+                            executor_id=executor.executor_id)
+        executor.tasks[task.task_id] = record
+        if executor.state is ExecutorState.RUNNING and executor.pid is not None:
+            record.launched = True
+            self.send(executor.pid, RunTask(framework_info=framework.info, task=task,
+                                            pid=framework.pid))
+
+    def _launch(self, framework: FrameworkRecord, executor_info: ExecutorInfo, command: bool,
+                task_id: str) -> ExecutorRecord | None:
+        run_id = uuidlib.uuid4().hex
+        grace = self._grace_period(executor_info.shutdown_grace_period)
+        try:
+            if executor_info.command is None:
+                raise LaunchError("the executor has no command")
+            sandbox = create_sandbox(self.config.work_dir, self.agent_id, framework.info.id,
+                                     executor_info.executor_id, run_id)
+            env = executor_environment(
+                agent=self.pid, framework=framework.info, executor=executor_info,
+                directory=sandbox.directory, run_id=run_id, grace_period=grace,
+                host=self.config.ip)
+            spec = spec_for_command(executor_info.command, env, sandbox.directory,
+                                    sandbox.stdout, sandbox.stderr)
+            os_pid = self.launcher.launch(spec)
+        except (LaunchError, OSError) as exc:
+            _log.warning("executor launch failed", executor_id=executor_info.executor_id,
+                         error=str(exc))
+            self._send_agent_update(framework.info, task_id, TaskState.TASK_FAILED,
+                                    Reason.REASON_CONTAINER_LAUNCH_FAILED,
+                                    f"Failed to launch the executor: {exc}",
+                                    executor_info.executor_id)
+            return None
+        executor = ExecutorRecord(info=executor_info, framework_id=framework.info.id,
+                                  run_id=run_id, sandbox=sandbox, command_executor=command,
+                                  os_pid=os_pid)
+        framework.executors[executor.executor_id] = executor
+        self._by_os_pid[os_pid] = executor
+        executor.timer = self.delay(self.config.executor_registration_timeout,
+                                    self._registration_timed_out, executor)
+        _log.debug("executor launched", executor_id=executor.executor_id, pid=os_pid)
+        return executor
+
+    def _register_executor(self, frm: PID, msg: RegisterExecutor) -> None:
+        framework = self.frameworks.get(msg.framework_id)
+        executor = framework.executors.get(msg.executor_id) if framework else None
+        if framework is None or executor is None \
+                or executor.state is not ExecutorState.REGISTERING:
+            _log.warning("unexpected executor registration; shutting it down",
+                         executor_id=msg.executor_id, frm=str(frm))
+            self.send(frm, ShutdownExecutor(executor_id=msg.executor_id,
+                                            framework_id=msg.framework_id))
+            return
+        executor.cancel_timer()
+        executor.pid = frm
+        executor.state = ExecutorState.RUNNING
+        self.send(frm, ExecutorRegistered(
+            executor_info=executor.info, framework_id=framework.info.id,
+            framework_info=framework.info, agent_id=self.agent_id, agent_info=self.info))
+        queued = list(executor.queued())
+        for task in queued:
+            task.launched = True
+            self.send(frm, RunTask(framework_info=framework.info, task=task.info,
+                                   pid=framework.pid))
+        if framework.terminating or (not queued and not any(executor.live())):
+            self._shutdown_executor(framework, executor)
+
+    # --- killing ----------------------------------------------------------------------
+
+    def _kill_task(self, msg: KillTask) -> None:
+        framework = self.frameworks.get(msg.framework_id)
+        if framework is None:
+            _log.warning("KillTask for an unknown framework; ignored", task_id=msg.task_id)
+            return
+        found = framework.find_task(msg.task_id)
+        if found is None:
+            self._send_agent_update(framework.info, msg.task_id,
+                                    lost_or(TaskState.TASK_DROPPED, framework.info),
+                                    Reason.REASON_TASK_UNKNOWN,
+                                    "Cannot kill a task this agent does not know")
+            return
+        executor, task = found
+        if task.terminal or executor.state in (ExecutorState.TERMINATING,
+                                               ExecutorState.TERMINATED):
+            return
+        if not task.launched:
+            self._send_agent_update(framework.info, task.task_id, TaskState.TASK_KILLED,
+                                    Reason.REASON_TASK_KILLED_DURING_LAUNCH,
+                                    "Killed before its executor registered",
+                                    executor.executor_id)
+            if not any(executor.live()):
+                self._shutdown_executor(framework, executor)
+            return
+        if executor.pid is not None:
+            self.send(executor.pid, msg)
+
+    def _shutdown_framework(self, framework: FrameworkRecord) -> None:
+        framework.terminating = True
+        for executor in list(framework.executors.values()):
+            self._shutdown_executor(framework, executor)
+        self._drop_idle_framework(framework)
+
+    def _shutdown_executor(self, framework: FrameworkRecord, executor: ExecutorRecord) -> None:
+        if executor.state in (ExecutorState.TERMINATING, ExecutorState.TERMINATED):
+            return
+        registered = executor.state is ExecutorState.RUNNING and executor.pid is not None
+        executor.state = ExecutorState.TERMINATING
+        if not registered:
+            self._destroy(executor)
+            return
+        assert executor.pid is not None
+        self.send(executor.pid, ShutdownExecutor(executor_id=executor.executor_id,
+                                                 framework_id=framework.info.id))
+        executor.cancel_timer()
+        executor.timer = self.delay(self._grace_period(executor.info.shutdown_grace_period),
+                                    self._shutdown_timed_out, executor)
+
+    def _registration_timed_out(self, executor: ExecutorRecord) -> None:
+        if executor.state is not ExecutorState.REGISTERING:
+            return
+        timeout = self.config.executor_registration_timeout
+        _log.warning("executor did not register in time; killing it",
+                     executor_id=executor.executor_id, timeout=timeout)
+        executor.pending_termination = Termination(
+            TaskState.TASK_FAILED, Reason.REASON_EXECUTOR_REGISTRATION_TIMEOUT,
+            f"Executor did not register within {timeout}s")
+        executor.state = ExecutorState.TERMINATING
+        self._destroy(executor)
+
+    def _shutdown_timed_out(self, executor: ExecutorRecord) -> None:
+        if executor.state is ExecutorState.TERMINATING:
+            self._destroy(executor)
+
+    def _destroy(self, executor: ExecutorRecord) -> None:
+        """Kill the executor's process tree now; its exit report does the rest."""
+        executor.cancel_timer()
+        if executor.os_pid is not None and executor.os_pid in self._by_os_pid:
+            self.launcher.kill(executor.os_pid)
+
+    def _destroy_all(self) -> None:
+        for executor in list(self._by_os_pid.values()):
+            executor.state = ExecutorState.TERMINATING
+            self._destroy(executor)
+
+    def _grace_period(self, own: float | None) -> float:
+        return self.config.executor_shutdown_grace_period if own is None else own
+
+    # --- exits ------------------------------------------------------------------------
+
+    def _process_exited(self, os_pid: int, wait_status: int) -> None:
+        executor = self._by_os_pid.pop(os_pid, None)
+        if executor is None:
+            return
+        self.launcher.kill(os_pid)  # whatever is left of its process group
+        executor.cancel_timer()
+        executor.exit_status = wait_status
+        executor.state = ExecutorState.TERMINATED
+        framework = self.frameworks.get(executor.framework_id)
+        if framework is None:
+            return
+        _log.debug("executor exited", executor_id=executor.executor_id, status=wait_status)
+        if not framework.terminating:
+            termination = termination_status(executor, framework.info, wait_status)
+            for task in list(executor.live()):
+                self._send_agent_update(framework.info, task.task_id, termination.state,
+                                        termination.reason, termination.message,
+                                        executor.executor_id)
+        if not executor.command_executor and self.registered:
+            self.send(self.master, ExitedExecutor(
+                agent_id=self.agent_id, framework_id=framework.info.id,
+                executor_id=executor.executor_id, status=wait_status))
+        self._clean_up(framework, executor)
+
+    def _clean_up(self, framework: FrameworkRecord, executor: ExecutorRecord) -> None:
+        """Forget a terminated executor once its tasks' terminal updates are acked."""
+        if executor.state is not ExecutorState.TERMINATED:
+            return
+        if not framework.terminating and not all(t.acked for t in executor.tasks.values()):
+            return
+        if framework.executors.get(executor.executor_id) is executor:
+            del framework.executors[executor.executor_id]
+            framework.completed_executors.append(executor)
+            self.sum.forget((framework.info.id, t) for t in executor.tasks)
+        self._drop_idle_framework(framework)
+
+    def _drop_idle_framework(self, framework: FrameworkRecord) -> None:
+        if framework.executors or self.frameworks.get(framework.info.id) is not framework:
+            return
+        del self.frameworks[framework.info.id]
+        self.completed_frameworks.append(framework)
+        if framework.terminating:
+            self.sum.forget_framework(framework.info.id)
+
+    # --- reconciliation ---------------------------------------------------------------
+
+    def _reconcile(self, msg: ReconcileTasks) -> None:
+        """Answer TASK_DROPPED (TASK_LOST if not partition-aware) for tasks not here."""
+        framework = self.frameworks.get(msg.framework_id)
+        info = msg.framework_info or (framework.info if framework else None) \
+            or FrameworkInfo(user="", name="", id=msg.framework_id)
+        for status in msg.statuses:
+            if framework is None or framework.find_task(status.task_id) is None:
+                self._send_agent_update(info, status.task_id,
+                                        lost_or(TaskState.TASK_DROPPED, info),
+                                        Reason.REASON_RECONCILIATION,
+                                        "Reconciliation: task unknown to the agent")
+
+    # --- status updates ---------------------------------------------------------------
+
+    def _refuse(self, info: FrameworkInfo, task_id: str, why: str) -> None:
+        self._send_agent_update(info, task_id, lost_or(TaskState.TASK_DROPPED, info),
+                                Reason.REASON_EXECUTOR_TERMINATED, f"Task not launched: {why}")
+
+    def _send_agent_update(self, info: FrameworkInfo, task_id: str, state: TaskState,
+                           reason: Reason, message: str, executor_id: str = "") -> None:
+        self._record_update(agent_update(info.id, task_id, state, agent_id=self.agent_id,
+                                         executor_id=executor_id, reason=reason,
+                                         message=message, now=self.now()))
+
+    def _record_update(self, update: StatusUpdateInfo) -> bool:
+        """Into the status update manager; the task's record follows it if accepted."""
+        accepted, forwards = self.sum.update(update)
+        if accepted:
+            framework = self.frameworks.get(update.framework_id)
+            found = framework.find_task(update.status.task_id) if framework else None
+            if found is not None:
+                found[1].record(update.status)
+        self._forward(forwards)
+        return accepted
+
+    def _forward(self, forwards: list[Forward]) -> None:
+        for forward in forwards:
+            self.send(self.master, StatusUpdate(update=forward.update, pid=self.pid))
+            self.delay(forward.retry_in, self._retry_update, forward.key, forward.update.uuid)
+
+    def _retry_update(self, key: StreamKey, uuid: bytes) -> None:
+        self._forward(self.sum.retry(key, uuid))
+
+    def _update_acknowledged(self, update: StatusUpdateInfo) -> None:
+        if not is_terminal(update.status.state):
+            return
+        framework = self.frameworks.get(update.framework_id)
+        found = framework.find_task(update.status.task_id) if framework else None
+        if framework is None or found is None:
+            return
+        executor, task = found
+        task.acked = True
+        self._clean_up(framework, executor)

@@ -1,0 +1,102 @@
+"""``/agent/state``: the agent's books as JSON, shaped like Mesos' ``/slave(1)/state``.
+
+``AgentActor`` serves it (also as ``/state``, the node's HTTP delegate being the agent)
+by calling ``render_state`` on its own thread; operators, the lead's end-to-end tests
+and the ``meseta`` CLI read it. Keys follow Mesos: ``id``, ``pid``, ``hostname``,
+``resources`` (scalars as numbers, ranges as ``[a-b]`` text), ``attributes``,
+``frameworks`` (each with ``executors`` and their ``tasks``, ``queued_tasks``,
+``completed_tasks``), ``completed_frameworks`` and ``flags``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from actors.agent.executors import ExecutorRecord, FrameworkRecord
+from actors.agent.tasks import TaskRecord
+from actors.messages.info import AgentInfo, Attribute, ValueType
+from actors.resources import Resources
+
+__all__ = ["render_state", "resources_json"]
+
+
+def resources_json(resources: Resources) -> dict[str, Any]:
+    """Mesos' ``/state`` resource map: ``{"cpus": 2.0, "ports": "[31000-32000]"}``."""
+    out: dict[str, Any] = dict(resources.scalars())
+    for name in sorted(resources.names() - set(out)):
+        ranges = resources.ranges(name)
+        if ranges:
+            out[name] = "[" + ",".join(f"{b}-{e}" for b, e in ranges) + "]"
+        else:
+            out[name] = "{" + ",".join(sorted(resources.items_of(name))) + "}"
+    return out
+
+
+def _attribute(attr: Attribute) -> Any:
+    if attr.type is ValueType.SCALAR:
+        return attr.scalar
+    if attr.type is ValueType.RANGES:
+        return "[" + ",".join(f"{r.begin}-{r.end}" for r in attr.ranges) + "]"
+    if attr.type is ValueType.SET:
+        return "{" + ",".join(sorted(attr.set)) + "}"
+    return attr.text
+
+
+def _task(task: TaskRecord, agent_id: str) -> dict[str, Any]:
+    return {
+        "id": task.task_id, "name": task.info.name, "framework_id": task.framework_id,
+        "executor_id": task.executor_id, "agent_id": agent_id, "state": task.state.name,
+        "resources": resources_json(task.info.resources),
+        "statuses": [{"state": s.state.name, "timestamp": s.timestamp,
+                      "message": s.message} for s in task.statuses],
+    }
+
+
+def _executor(executor: ExecutorRecord, agent_id: str) -> dict[str, Any]:
+    tasks = executor.tasks.values()
+    return {
+        "id": executor.executor_id, "name": executor.info.name,
+        "framework_id": executor.framework_id, "container": executor.run_id,
+        "directory": executor.sandbox.directory, "state": executor.state.name,
+        "pid": executor.os_pid, "exit_status": executor.exit_status,
+        "resources": resources_json(executor.resources),
+        "tasks": [_task(t, agent_id) for t in tasks if t.launched and not t.terminal],
+        "queued_tasks": [_task(t, agent_id) for t in tasks if not t.launched and not t.terminal],
+        "completed_tasks": [_task(t, agent_id) for t in tasks if t.terminal],
+    }
+
+
+def _framework(framework: FrameworkRecord, agent_id: str) -> dict[str, Any]:
+    info = framework.info
+    return {
+        "id": info.id, "name": info.name, "user": info.user, "roles": list(info.roles),
+        "checkpoint": info.checkpoint, "pid": str(framework.pid) if framework.pid else "",
+        "terminating": framework.terminating,
+        "executors": [_executor(e, agent_id) for e in framework.executors.values()],
+        "completed_executors": [_executor(e, agent_id)
+                                for e in framework.completed_executors],
+    }
+
+
+def render_state(*, agent_id: str, pid: str, info: AgentInfo, http_port: int | None,
+                 registered: bool, master: str, flags: dict[str, Any],
+                 frameworks: Iterable[FrameworkRecord],
+                 completed: Iterable[FrameworkRecord], pending_updates: int) -> dict[str, Any]:
+    used = Resources()
+    framework_list = list(frameworks)
+    for framework in framework_list:
+        for executor in framework.executors.values():
+            used = used + executor.resources
+    return {
+        "id": agent_id, "pid": pid, "hostname": info.hostname, "port": info.port,
+        "http_port": http_port, "master_hostname": master.rpartition("@")[2].rpartition(":")[0],
+        "master": master, "registered": registered,
+        "resources": resources_json(info.resources),
+        "used_resources": resources_json(used),
+        "attributes": {a.name: _attribute(a) for a in info.attributes},
+        "frameworks": [_framework(f, agent_id) for f in framework_list],
+        "completed_frameworks": [_framework(f, agent_id) for f in completed],
+        "pending_status_updates": pending_updates,
+        "flags": flags,
+    }

@@ -1,0 +1,177 @@
+"""The command executor: runs one task's ``CommandInfo`` (``-m frameworks.command_executor``).
+
+For a task with ``command`` (no executor of its own) the agent starts this module,
+one process per task as in Mesos (src/launcher/executor.cpp). On ``launch_task`` it
+sends TASK_STARTING, starts the command in the sandbox in a process group of its own
+(``/bin/sh -c value`` when ``shell``, else ``value`` with ``arguments``), inheriting
+the executor's stdout/stderr (the sandbox files), sends TASK_RUNNING, and, when the
+command ends, TASK_FINISHED (exit 0) or TASK_FAILED (saying the exit status or the
+signal). ``kill_task`` sends TASK_KILLING (to frameworks with TASK_KILLING_STATE),
+SIGTERM to the command's group and SIGKILL after the kill policy's grace period
+(default 3 s; a later kill with a shorter one hurries it), then TASK_KILLED. The
+executor stops once the agent has acknowledged the terminal update, or 5 s after
+sending it. It is forked from the agent's warm launcher, so it must import quickly.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+
+from actors.messages import (
+    FrameworkCapability,
+    FrameworkInfo,
+    Reason,
+    TaskInfo,
+    TaskState,
+    TaskStatus,
+)
+from actors.messages.info import AgentInfo
+from actors.messages.tasks import DEFAULT_KILL_GRACE_PERIOD, ExecutorInfo
+from frameworks.executor import Executor
+from frameworks.executor_driver import ExecutorDriver, run_executor
+from transport.clock import Timer
+
+__all__ = ["CommandExecutor", "command_argv", "describe_exit"]
+
+TERMINAL_ACK_TIMEOUT = 5.0
+"""Seconds to wait for the agent's ack of the terminal update before exiting anyway."""
+
+
+def command_argv(task: TaskInfo) -> list[str]:
+    """The argv of the task's command (``sh -c value`` when shell)."""
+    command = task.command
+    if command is None or not command.value:
+        raise ValueError("the task has no command to run")
+    if command.shell:
+        return ["/bin/sh", "-c", command.value]
+    return [command.value, *command.arguments]
+
+
+def describe_exit(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = str(-returncode)
+        return f"Command terminated with signal {name}"
+    return f"Command exited with status {returncode}"
+
+
+class CommandExecutor(Executor):
+    """Runs exactly one command task; see the module docstring."""
+
+    def __init__(self) -> None:
+        self.framework_info: FrameworkInfo | None = None
+        self.task: TaskInfo | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.killing = False
+        self.kill_deadline = 0.0
+        self._escalation: Timer | None = None
+        self._terminal_uuid: bytes | None = None
+
+    def registered(self, driver: ExecutorDriver, executor_info: ExecutorInfo,
+                   framework_info: FrameworkInfo, agent_info: AgentInfo) -> None:
+        self.framework_info = framework_info
+
+    def launch_task(self, driver: ExecutorDriver, task: TaskInfo) -> None:
+        if self.task is not None:
+            driver.send_status_update(TaskStatus(
+                task_id=task.task_id, state=TaskState.TASK_FAILED,
+                message="the command executor runs one task only"))
+            return
+        self.task = task
+        driver.send_status_update(TaskStatus(task_id=task.task_id,
+                                             state=TaskState.TASK_STARTING))
+        env = dict(os.environ)
+        if task.command is not None and task.command.environment is not None:
+            env.update(task.command.environment.to_dict())
+        try:
+            self.proc = subprocess.Popen(
+                command_argv(task), cwd=driver.environment.directory or None, env=env,
+                stdin=subprocess.DEVNULL, start_new_session=True)
+        except (OSError, ValueError) as exc:
+            self._finish(driver, TaskState.TASK_FAILED, f"Failed to launch the command: {exc}")
+            return
+        driver.send_status_update(TaskStatus(task_id=task.task_id,
+                                             state=TaskState.TASK_RUNNING))
+        threading.Thread(target=self._wait, args=(driver, self.proc), daemon=True,
+                         name="command-wait").start()
+
+    def kill_task(self, driver: ExecutorDriver, task_id: str) -> None:
+        if self.task is None or task_id != self.task.task_id or self._terminal_uuid:
+            return
+        policy = driver.kill_policies.get(task_id) or self.task.kill_policy
+        grace = policy.grace_period if policy is not None else DEFAULT_KILL_GRACE_PERIOD
+        self._kill(driver, grace)
+
+    def shutdown(self, driver: ExecutorDriver) -> None:
+        if self.proc is None or self._terminal_uuid:
+            driver.stop()
+            return
+        policy = self.task.kill_policy if self.task is not None else None
+        grace = policy.grace_period if policy is not None else DEFAULT_KILL_GRACE_PERIOD
+        # Leave time for TASK_KILLED to go out before the agent's own kill.
+        self._kill(driver, max(0.0, min(grace, driver.environment.shutdown_grace_period - 1)))
+
+    def acknowledged(self, driver: ExecutorDriver, task_id: str, uuid: bytes) -> None:
+        if uuid == self._terminal_uuid:
+            driver.stop()
+
+    # --- internals --------------------------------------------------------------------
+
+    def _kill(self, driver: ExecutorDriver, grace: float) -> None:
+        proc, task = self.proc, self.task
+        if proc is None or task is None:
+            return
+        deadline = driver.now() + grace
+        if self.killing and deadline >= self.kill_deadline:
+            return
+        if not self.killing:
+            self.killing = True
+            if (self.framework_info is not None
+                    and self.framework_info.has(FrameworkCapability.TASK_KILLING_STATE)):
+                driver.send_status_update(TaskStatus(task_id=task.task_id,
+                                                     state=TaskState.TASK_KILLING))
+            _signal_group(proc.pid, signal.SIGTERM)
+        self.kill_deadline = deadline
+        if self._escalation is not None:
+            self._escalation.cancel()
+        self._escalation = driver.delay(grace, _signal_group, proc.pid, signal.SIGKILL)
+
+    def _wait(self, driver: ExecutorDriver, proc: subprocess.Popen[bytes]) -> None:
+        returncode = proc.wait()
+        driver.call_soon(self._exited, driver, returncode)
+
+    def _exited(self, driver: ExecutorDriver, returncode: int) -> None:
+        if self._escalation is not None:
+            self._escalation.cancel()
+        if self.proc is not None:
+            _signal_group(self.proc.pid, signal.SIGKILL)  # leave nothing of it behind
+        if self.killing:
+            self._finish(driver, TaskState.TASK_KILLED, describe_exit(returncode))
+        elif returncode == 0:
+            self._finish(driver, TaskState.TASK_FINISHED, describe_exit(returncode))
+        else:
+            self._finish(driver, TaskState.TASK_FAILED, describe_exit(returncode))
+
+    def _finish(self, driver: ExecutorDriver, state: TaskState, message: str) -> None:
+        assert self.task is not None
+        reason = Reason.REASON_COMMAND_EXECUTOR_FAILED if state is TaskState.TASK_FAILED \
+            and self.proc is None else None
+        self._terminal_uuid = driver.send_status_update(TaskStatus(
+            task_id=self.task.task_id, state=state, message=message, reason=reason))
+        driver.delay(TERMINAL_ACK_TIMEOUT, driver.stop)
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except OSError:
+        pass
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_executor(CommandExecutor()))

@@ -1,0 +1,25 @@
+"""Fixtures of the agent tests; the harness itself is ``agent_harness``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+from agent_harness import Cluster
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    c = Cluster(tmp_path)
+    try:
+        yield c
+    finally:
+        c.stop()
+        leftovers = [p for p in psutil.Process().children(recursive=True)
+                     if p.pid not in before]
+        for proc in leftovers:
+            proc.kill()
+        psutil.wait_procs(leftovers, timeout=5)
