@@ -27,6 +27,7 @@ closes its end.
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import select
 import signal
@@ -192,6 +193,9 @@ def serve(fd: int) -> None:
     """The helper's loop: fork on requests, report exits, leave when the agent hangs up."""
     for name in PRELOAD:
         __import__(name)
+    # Children never collect the preloaded objects: their pages stay shared, not copied.
+    gc.collect()
+    gc.freeze()
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     except (OSError, AttributeError):

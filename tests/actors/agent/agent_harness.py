@@ -1,4 +1,4 @@
-"""Harness of the agent tests (fixtures in conftest.py): an in-process agent node and a stand-in master.
+"""Harness of the agent tests (fixtures: conftest.py): an agent node and a stand-in master.
 
 ``FakeMaster`` is a small ``Process`` named ``master`` on its own node that speaks the
 real protocol: it answers ``RegisterAgent``/``ReregisterAgent`` (unless told not to),
@@ -10,6 +10,8 @@ at teardown.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +24,8 @@ from actors.messages import (
     AgentRegistered,
     AgentReregistered,
     CommandInfo,
+    Environment,
+    ExecutorInfo,
     FrameworkInfo,
     RegisterAgent,
     ReregisterAgent,
@@ -154,3 +158,37 @@ def run_task(cluster: Cluster, agent: AgentActor, task: TaskInfo,
              framework: FrameworkInfo = FRAMEWORK) -> None:
     cluster.master_node.send(cluster.master.pid, agent.pid,
                              RunTask(framework_info=framework, task=task))
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def custom_task(task_id: str, module: str, executor_id: str = "custom") -> TaskInfo:
+    """A task for a ``python -m <module>`` executor found in this test directory."""
+    command = CommandInfo(value=f"{sys.executable} -m {module}",
+                          environment=Environment.of({"PYTHONPATH": HERE}))
+    return TaskInfo(name=task_id, task_id=task_id, agent_id=AGENT_ID,
+                    executor=ExecutorInfo(executor_id=executor_id, framework_id=FRAMEWORK.id,
+                                          command=command))
+
+
+def state(agent: AgentActor) -> dict[str, Any]:
+    """The agent's /state document, read on its own thread."""
+    result: dict[str, Any] = agent.actor_ref.proxy().state().get(timeout=WAIT)
+    return result
+
+
+def executor_pids(agent: AgentActor, count: int = 1) -> list[int]:
+    """The OS pids of the agent's live executors, once there are ``count`` of them."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        pids = [e["pid"] for f in state(agent)["frameworks"] for e in f["executors"]
+                if e["pid"] is not None and e["state"] != "TERMINATED"]
+        if len(pids) >= count or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.02)
+
+
+def send(cluster: Cluster, agent: AgentActor, msg: Any) -> None:
+    """Deliver ``msg`` to the agent as if the master sent it."""
+    cluster.master_node.send(cluster.master.pid, agent.pid, msg)
