@@ -10,33 +10,38 @@ and runs them through a driver::
                            master="127.0.0.1:5050")
 
 ``run_scheduler`` / ``SchedulerDriver.create`` make the framework's ``Node`` (port 0)
-for it; ``SchedulerDriver(node, ...)`` uses one the caller owns. The driver's actor
-(``SchedulerProcess``, named ``scheduler(N)``, ``frameworks.scheduler_driver_process``)
-registers with the master, calls the scheduler's callbacks on its own thread, and
-sends what the driver's methods ask for. The methods here are thread-safe: called
-from inside a callback they act at once, called from any other thread they are
-posted to the actor; they never wait on it. Each returns the driver's status, and
-does nothing unless the driver is running (``DriverStatus.DRIVER_RUNNING``).
+for it; ``SchedulerDriver(node, scheduler, info, master)`` then ``start()`` uses a node
+the caller owns (and ``node.spawn(SchedulerDriver, scheduler, info, master=...)`` works
+too, giving an ``ActorRef``; ``ref.proxy().start()`` starts the driver).
 
-Departures from Mesos: the facade and the actor are separate objects, as Mesos'
-``MesosSchedulerDriver`` and ``SchedulerProcess`` are, but the driver object is not an
-actor itself; ``acknowledge_status_update`` with implicit acknowledgements raises
-``DriverError`` (Mesos aborts the process); ``join`` takes an optional timeout; the
-first registration is sent at once (Mesos waits a random fraction of the backoff).
+The driver is an actor (a ``transport.Process`` named ``scheduler(N)``; its protocol
+core is ``frameworks.scheduler_driver_process``). It registers with the master, calls
+the scheduler's callbacks on its own thread, and sends what its methods ask for. The
+methods are thread-safe: called on the driver's thread (from inside a callback) they
+act at once; called from any other thread they are posted to the actor, and never
+wait on it. Each returns the driver's status and does nothing unless the driver is
+running (``DriverStatus.DRIVER_RUNNING``).
+
+Departures from Mesos: ``acknowledge_status_update`` with implicit acknowledgements
+raises ``DriverError`` (Mesos aborts the process), as does ``join`` on the driver's own
+thread (it would deadlock); ``join`` takes an optional timeout; the first registration
+is sent at once (Mesos waits a random fraction of the backoff first); ``kill_task``
+takes an optional ``agent_id`` (v1's KILL has it); ``close()`` releases the actor and
+an owned node.
 """
 
 from __future__ import annotations
 
-import enum
 import socket
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, overload
+
+import pykka
 
 from actors.messages import Filters, FrameworkInfo, Operation, Request, TaskInfo, TaskStatus, launch
 from frameworks.scheduler import Scheduler
-from frameworks.scheduler_driver_process import SchedulerProcess, default_user
+from frameworks.scheduler_driver_process import DriverStatus, SchedulerProcess, default_user
 from transport import PID, MesetaError, Node
 
 __all__ = ["DriverError", "DriverStatus", "SchedulerDriver", "parse_master", "run_scheduler"]
@@ -44,15 +49,6 @@ __all__ = ["DriverError", "DriverStatus", "SchedulerDriver", "parse_master", "ru
 DEFAULT_MASTER = "127.0.0.1:5050"
 DEFAULT_REGISTRATION_BACKOFF_FACTOR = 2.0
 """Seconds; the registration backoff starts here and doubles up to a minute (Mesos)."""
-
-
-class DriverStatus(enum.Enum):
-    """Where a driver is in its life (Mesos' ``Status``)."""
-
-    DRIVER_NOT_STARTED = 1
-    DRIVER_RUNNING = 2
-    DRIVER_ABORTED = 3
-    DRIVER_STOPPED = 4
 
 
 class DriverError(MesetaError):
@@ -70,7 +66,34 @@ def parse_master(master: str) -> PID:
         raise ValueError(f"bad master {master!r}: expected host:port or name@host:port") from exc
 
 
-class SchedulerDriver:
+class _Start:
+    """``SchedulerDriver.start``: pykka's actor start on the class, Mesos' start on a driver.
+
+    ``node.spawn(SchedulerDriver, ...)`` calls ``SchedulerDriver.start(node, ...)``, the
+    pykka class method that builds and runs the actor; ``driver.start()`` starts the
+    driver (and, for a driver built directly, its actor). Callable so that pykka
+    proxies see a method.
+    """
+
+    @overload
+    def __get__(self, obj: None, objtype: type[SchedulerDriver]) -> Callable[
+            ..., pykka.ActorRef[Any]]: ...
+
+    @overload
+    def __get__(self, obj: SchedulerDriver, objtype: Any = None) -> Callable[
+            [], DriverStatus]: ...
+
+    def __get__(self, obj: SchedulerDriver | None, objtype: Any = None) -> Callable[..., Any]:
+        if obj is None:
+            start: Callable[..., Any] = pykka.Actor.__dict__["start"].__get__(None, objtype)
+            return start
+        return obj._start_driver
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("SchedulerDriver.start is reached through the class or a driver")
+
+
+class SchedulerDriver(SchedulerProcess):
     """A framework's handle on the cluster; see the module docstring."""
 
     def __init__(
@@ -83,20 +106,19 @@ class SchedulerDriver:
         *,
         registration_backoff_factor: float = DEFAULT_REGISTRATION_BACKOFF_FACTOR,
         owns_node: bool = False,
+        name: str | None = None,
     ) -> None:
-        """``owns_node``: ``close()`` stops ``node`` (as ``create`` arranges)."""
-        self.node = node
-        self.scheduler = scheduler
-        self.master = master if isinstance(master, PID) else parse_master(master)
-        self.framework_info = replace(framework_info,
-                                      user=framework_info.user or default_user(),
-                                      hostname=framework_info.hostname or socket.gethostname())
-        self.implicit_acknowledgements = implicit_acknowledgements
-        self.registration_backoff_factor = registration_backoff_factor
+        """``owns_node``: ``close()`` stops ``node`` too (``create`` arranges it)."""
+        master_pid = master if isinstance(master, PID) else parse_master(master)
+        info = replace(framework_info, user=framework_info.user or default_user(),
+                       hostname=framework_info.hostname or socket.gethostname())
+        super().__init__(node, scheduler, info, master_pid, implicit_acknowledgements,
+                         registration_backoff_factor, name)
         self._owns_node = owns_node
-        self._cond = threading.Condition()
-        self._status = DriverStatus.DRIVER_NOT_STARTED
-        self._process: SchedulerProcess | None = None
+        self._loop_started = False
+        # The driver joins its node when its actor starts (below), so that a driver
+        # never started leaves nothing behind for node.stop() to wait on.
+        node.unregister(self.pid.name)
 
     @classmethod
     def create(cls, scheduler: Scheduler, framework_info: FrameworkInfo,
@@ -110,51 +132,29 @@ class SchedulerDriver:
             node.stop()
             raise
 
-    # --- state ------------------------------------------------------------------------
-
-    @property
-    def status(self) -> DriverStatus:
-        return self._status
-
-    @property
-    def running(self) -> bool:
-        return self._status is DriverStatus.DRIVER_RUNNING
-
-    @property
-    def pid(self) -> PID | None:
-        """The actor's PID once started (``scheduler(N)@host:port``)."""
-        return self._process.pid if self._process is not None else None
-
-    @property
-    def framework_id(self) -> str:
-        """The id the master gave, or ``""`` before the first registration."""
-        return self._process.framework_id if self._process is not None else \
-            self.framework_info.id
-
-    @property
-    def connected(self) -> bool:
-        """Registered with the master right now."""
-        return self._process is not None and self._process.connected
-
     # --- life cycle (Mesos: start, stop, abort, join, run) ----------------------------
 
-    def start(self) -> DriverStatus:
-        """Start the actor, which registers the framework; returns DRIVER_RUNNING."""
+    start = _Start()  # type: ignore[assignment]
+
+    def _start_driver(self) -> DriverStatus:
+        """Start the driver, which registers the framework; returns DRIVER_RUNNING."""
         with self._cond:
             if self._status is not DriverStatus.DRIVER_NOT_STARTED:
                 return self._status
             self._status = DriverStatus.DRIVER_RUNNING
-        # The process hands itself over through _attach while it is constructed.
-        self.node.spawn(SchedulerProcess, self, self.scheduler, self.framework_info,
-                        self.master, self.implicit_acknowledgements,
-                        self.registration_backoff_factor)
+        if not self._loop_started:  # built directly, not spawned: start the actor as pykka does
+            pykka.ActorRegistry.register(self.actor_ref)
+            self._start_actor_loop()
+        self._run(lambda: self.begin(), always=True)
         return DriverStatus.DRIVER_RUNNING
 
-    def _attach(self, process: SchedulerProcess) -> None:
-        self._process = process
+    def _start_actor_loop(self) -> None:
+        self._loop_started = True
+        self.node.register(self, self.pid.name)
+        super()._start_actor_loop()
 
-    def stop(self, failover: bool = False) -> DriverStatus:
-        """Stop; without ``failover`` the framework is torn down (tasks killed).
+    def stop(self, failover: bool = False) -> DriverStatus:  # type: ignore[override]
+        """Stop; without ``failover`` the framework is torn down (its tasks killed).
 
         With ``failover`` the master keeps the tasks for ``failover_timeout`` so that a
         new scheduler (started with the framework id) can take over. Returns
@@ -166,7 +166,7 @@ class SchedulerDriver:
             aborted = self._status is DriverStatus.DRIVER_ABORTED
             self._status = DriverStatus.DRIVER_STOPPED
             self._cond.notify_all()
-        self._run(lambda p: p.do_stop(failover), always=True)
+        self._run(lambda: self.do_stop(failover), always=True)
         return DriverStatus.DRIVER_ABORTED if aborted else DriverStatus.DRIVER_STOPPED
 
     def abort(self) -> DriverStatus:
@@ -176,11 +176,16 @@ class SchedulerDriver:
                 return self._status
             self._status = DriverStatus.DRIVER_ABORTED
             self._cond.notify_all()
-        self._run(lambda p: p.do_abort(), always=True)
+        self._run(lambda: self.do_abort(), always=True)
         return DriverStatus.DRIVER_ABORTED
+
+    def _abort(self) -> None:
+        self.abort()
 
     def join(self, timeout: float | None = None) -> DriverStatus:
         """Wait until the driver is stopped or aborted (or ``timeout`` passes)."""
+        if self.in_own_thread():
+            raise DriverError("join() on the driver's own thread (in a callback) would deadlock")
         with self._cond:
             self._cond.wait_for(lambda: self._status is not DriverStatus.DRIVER_RUNNING,
                                 timeout)
@@ -188,11 +193,11 @@ class SchedulerDriver:
 
     def run(self) -> DriverStatus:
         """``start()`` then ``join()``."""
-        status = self.start()
+        status = self._start_driver()
         return status if status is not DriverStatus.DRIVER_RUNNING else self.join()
 
     def close(self) -> None:
-        """Stop the driver (with failover, so nothing is torn down) and an owned node."""
+        """Stop (with failover: nothing is torn down) and release the actor and an owned node."""
         self.stop(failover=True)
         if self._owns_node:
             self.node.stop()
@@ -214,72 +219,72 @@ class SchedulerDriver:
                       filters: Filters | None = None) -> DriverStatus:
         """Apply ``operations`` to offers of one agent; what is unused is declined."""
         ids, ops, flt = _ids(offer_ids), tuple(operations), filters or Filters()
-        return self._run(lambda p: p.do_accept(ids, ops, flt))
+        return self._run(lambda: self.do_accept(ids, ops, flt))
 
     def decline_offer(self, offer_id: str, filters: Filters | None = None) -> DriverStatus:
         """Decline; the resources are not re-offered for ``filters.refuse_seconds``."""
         flt = filters or Filters()
-        return self._run(lambda p: p.do_decline((offer_id,), flt))
+        return self._run(lambda: self.do_decline((offer_id,), flt))
 
     def revive_offers(self, roles: Sequence[str] = ()) -> DriverStatus:
         """Clear refusal filters and un-suppress ``roles`` (all if empty)."""
         r = tuple(roles)
-        return self._run(lambda p: p.do_revive(r))
+        return self._run(lambda: self.do_revive(r))
 
     def suppress_offers(self, roles: Sequence[str] = ()) -> DriverStatus:
         """Stop offers for ``roles`` (all if empty) until revived."""
         r = tuple(roles)
-        return self._run(lambda p: p.do_suppress(r))
+        return self._run(lambda: self.do_suppress(r))
 
     def request_resources(self, requests: Sequence[Request]) -> DriverStatus:
         """A hint to the allocator (the default one ignores it)."""
         r = tuple(requests)
-        return self._run(lambda p: p.do_request(r))
+        return self._run(lambda: self.do_request(r))
 
     # --- tasks ------------------------------------------------------------------------
 
     def kill_task(self, task_id: str, agent_id: str = "") -> DriverStatus:
         """Ask for a task to be killed (unreliable: retry if no terminal update comes)."""
-        return self._run(lambda p: p.do_kill(task_id, agent_id))
+        return self._run(lambda: self.do_kill(task_id, agent_id))
 
     def acknowledge_status_update(self, status: TaskStatus) -> DriverStatus:
         """Acknowledge an update (only with ``implicit_acknowledgements=False``)."""
         if self.implicit_acknowledgements:
             raise DriverError("acknowledge_status_update needs a driver created with "
                               "implicit_acknowledgements=False")
-        return self._run(lambda p: p.do_acknowledge(status))
+        return self._run(lambda: self.do_acknowledge(status))
 
     def reconcile_tasks(self, statuses: Sequence[TaskStatus] = ()) -> DriverStatus:
         """Ask for these tasks' latest states (every non-terminal task if empty)."""
         s = tuple(statuses)
-        return self._run(lambda p: p.do_reconcile(s))
+        return self._run(lambda: self.do_reconcile(s))
 
     def send_framework_message(self, executor_id: str, agent_id: str,
                                data: bytes) -> DriverStatus:
         """Best-effort bytes to an executor."""
-        return self._run(lambda p: p.do_message(executor_id, agent_id, data))
+        return self._run(lambda: self.do_message(executor_id, agent_id, data))
 
     def update_framework(self, framework_info: FrameworkInfo,
                          suppressed_roles: Sequence[str] = ()) -> DriverStatus:
         """Change the FrameworkInfo (not ``user``, ``checkpoint`` or ``principal``)."""
         r = tuple(suppressed_roles)
-        return self._run(lambda p: p.do_update_framework(framework_info, r))
+        return self._run(lambda: self.do_update_framework(framework_info, r))
 
     # --- plumbing ---------------------------------------------------------------------
 
-    def _run(self, call: Callable[[SchedulerProcess], None], always: bool = False) -> DriverStatus:
-        """Run ``call`` in the actor (now if this is its thread, else posted).
+    def _run(self, call: Callable[[], None], always: bool = False) -> DriverStatus:
+        """Run ``call`` in the actor: now on its thread, else posted.
 
-        Only while running, unless ``always`` (stop and abort, which set the status first).
+        Only while running, unless ``always`` (start, stop and abort, which set the
+        status themselves first).
         """
         status = self._status
-        proc = self._process
-        if proc is None or (status is not DriverStatus.DRIVER_RUNNING and not always):
+        if status is not DriverStatus.DRIVER_RUNNING and not always:
             return status
-        if proc.in_own_thread():
-            call(proc)
+        if self.in_own_thread():
+            call()
         else:
-            proc._post(call, proc)
+            self._post(call)
         return status
 
 

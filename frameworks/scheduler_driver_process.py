@@ -1,26 +1,30 @@
-"""``SchedulerProcess``: the actor behind a ``SchedulerDriver`` (Mesos' ``SchedulerProcess``).
+"""``SchedulerProcess``: the protocol core of ``SchedulerDriver`` (Mesos' ``SchedulerProcess``).
 
-It owns the framework's conversation with the master (``actors.messages.framework``):
-registration with randomised exponential backoff (``RegisterFramework`` until
-``FrameworkRegistered``; ``ReregisterFramework`` once it has an id), a link to the
-master (``exited`` -> ``disconnected`` and registration again), the master's events
-turned into ``Scheduler`` callbacks, and the driver's calls turned into messages.
+``SchedulerDriver`` (``frameworks.scheduler_driver``) is this actor plus the public
+driver API; the split keeps each module short. This part owns the framework's
+conversation with the master (``actors.messages.framework``): registration with
+randomised exponential backoff (``RegisterFramework`` until ``FrameworkRegistered``;
+``ReregisterFramework`` once it has an id), a link to the master (``exited`` ->
+``disconnected`` and registration again), the master's events turned into
+``Scheduler`` callbacks, and the driver's calls (the ``do_*`` methods) turned into
+messages.
 
-Everything here runs on the actor's thread: the ``SchedulerDriver`` facade runs the
-``do_*`` methods directly when it is itself called from this thread (from inside a
-callback), and posts them here otherwise. Messages from any PID other than the
-master the driver was given are ignored, as are the master's events while the driver
-is not running (stopped or aborted) or not registered.
+Everything here runs on the actor's thread: the driver's public methods run a
+``do_*`` method directly when called on this thread (from inside a callback) and post
+it here otherwise. Messages from any PID other than the master the driver was given
+are ignored, as are the master's events while the driver is not running (not started,
+stopped or aborted) or not registered.
 """
 
 from __future__ import annotations
 
+import enum
 import os
 import random
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
@@ -63,10 +67,7 @@ from actors.messages.offers import Request
 from frameworks.scheduler import Scheduler
 from transport import PID, Node, Process, Timer, handles
 
-if TYPE_CHECKING:
-    from frameworks.scheduler_driver import SchedulerDriver
-
-__all__ = ["REGISTRATION_RETRY_INTERVAL_MAX", "SchedulerProcess"]
+__all__ = ["REGISTRATION_RETRY_INTERVAL_MAX", "DriverStatus", "SchedulerProcess"]
 
 REGISTRATION_RETRY_INTERVAL_MAX = 60.0
 """The longest backoff between two registration attempts (Mesos: 1 min)."""
@@ -74,14 +75,24 @@ REGISTRATION_RETRY_INTERVAL_MAX = 60.0
 _log = structlog.get_logger("meseta.scheduler_driver")
 
 
+class DriverStatus(enum.Enum):
+    """Where a driver is in its life (Mesos' ``Status``)."""
+
+    DRIVER_NOT_STARTED = 1
+    DRIVER_RUNNING = 2
+    DRIVER_ABORTED = 3
+    DRIVER_STOPPED = 4
+
+
 class SchedulerProcess(Process):
     """The driver's actor, named ``scheduler(N)``; see the module docstring."""
 
-    def __init__(self, node: Node, driver: SchedulerDriver, scheduler: Scheduler,
-                 framework_info: FrameworkInfo, master: PID, implicit_acknowledgements: bool,
-                 registration_backoff_factor: float) -> None:
-        super().__init__(node, node.generate_name("scheduler"))
-        self.driver = driver
+    def __init__(self, node: Node, scheduler: Scheduler, framework_info: FrameworkInfo,
+                 master: PID, implicit_acknowledgements: bool,
+                 registration_backoff_factor: float, name: str | None = None) -> None:
+        super().__init__(node, name or node.generate_name("scheduler"))
+        self._cond = threading.Condition()
+        self._status = DriverStatus.DRIVER_NOT_STARTED
         self.scheduler = scheduler
         self.framework_info = framework_info
         self.master = master
@@ -95,16 +106,29 @@ class SchedulerProcess(Process):
         self._linked = False
         self._retry: Timer | None = None
         self._stopped = False
-        driver._attach(self)
 
     @property
     def framework_id(self) -> str:
+        """The id the master gave, or ``""`` before the first registration."""
         return self.framework_info.id
+
+    @property
+    def status(self) -> DriverStatus:
+        return self._status
+
+    @property
+    def running(self) -> bool:
+        return self._status is DriverStatus.DRIVER_RUNNING
 
     def on_start(self) -> None:
         self.thread_id = threading.get_ident()
-        # Mesos waits a random [0, factor] before the first attempt so that frameworks
-        # do not stampede a newly elected master; a fresh start registers at once.
+
+    def begin(self) -> None:
+        """The driver started: register (in this thread).
+
+        Mesos waits a random [0, factor] before the first attempt so that frameworks do
+        not stampede a newly elected master; a fresh start registers at once.
+        """
         self._register(self.backoff_factor)
 
     def on_stop(self) -> None:
@@ -154,7 +178,7 @@ class SchedulerProcess(Process):
             _log.info("master disconnected", master=str(pid), framework_id=self.framework_id)
             self.connected = False
             if self._running():
-                self._callback("disconnected", self.driver)
+                self._callback("disconnected", self)
             self._register_later()
         # Not connected: the registration retries are running and link again.
 
@@ -167,7 +191,7 @@ class SchedulerProcess(Process):
             return
         self._became_connected(msg.framework_id, msg.master_info)
         _log.info("framework registered", framework_id=msg.framework_id, master=str(frm))
-        self._callback("registered", self.driver, msg.framework_id, msg.master_info)
+        self._callback("registered", self, msg.framework_id, msg.master_info)
 
     @handles(FrameworkReregistered)
     def _on_reregistered(self, frm: PID, msg: FrameworkReregistered) -> None:
@@ -182,7 +206,7 @@ class SchedulerProcess(Process):
             return
         self._became_connected(msg.framework_id, msg.master_info)
         _log.info("framework re-registered", framework_id=msg.framework_id, master=str(frm))
-        self._callback("reregistered", self.driver, msg.master_info)
+        self._callback("reregistered", self, msg.master_info)
 
     def _became_connected(self, framework_id: str, master_info: MasterInfo) -> None:
         self.framework_info = replace(self.framework_info, id=framework_id)
@@ -196,12 +220,12 @@ class SchedulerProcess(Process):
     @handles(ResourceOffers)
     def _on_offers(self, frm: PID, msg: ResourceOffers) -> None:
         if self._accepts(frm, msg):
-            self._callback("resource_offers", self.driver, list(msg.offers))
+            self._callback("resource_offers", self, list(msg.offers))
 
     @handles(RescindResourceOffer)
     def _on_rescind(self, frm: PID, msg: RescindResourceOffer) -> None:
         if self._accepts(frm, msg):
-            self._callback("offer_rescinded", self.driver, msg.offer_id)
+            self._callback("offer_rescinded", self, msg.offer_id)
 
     @handles(StatusUpdate)
     def _on_status_update(self, frm: PID, msg: StatusUpdate) -> None:
@@ -216,25 +240,25 @@ class SchedulerProcess(Process):
         self._deliver_status(status)
 
     def _deliver_status(self, status: TaskStatus) -> None:
-        ok = self._callback("status_update", self.driver, status)
+        ok = self._callback("status_update", self, status)
         if ok and self.implicit_acknowledgements and status.uuid and self._running():
             self.do_acknowledge(status)
 
     @handles(LostAgent)
     def _on_lost_agent(self, frm: PID, msg: LostAgent) -> None:
         if self._accepts(frm, msg):
-            self._callback("agent_lost", self.driver, msg.agent_id)
+            self._callback("agent_lost", self, msg.agent_id)
 
     @handles(ExitedExecutor)
     def _on_exited_executor(self, frm: PID, msg: ExitedExecutor) -> None:
         if self._accepts(frm, msg):
-            self._callback("executor_lost", self.driver, msg.executor_id, msg.agent_id,
+            self._callback("executor_lost", self, msg.executor_id, msg.agent_id,
                            msg.status)
 
     @handles(ExecutorToFramework)
     def _on_framework_message(self, frm: PID, msg: ExecutorToFramework) -> None:
         if self._accepts(frm, msg):
-            self._callback("framework_message", self.driver, msg.executor_id, msg.agent_id,
+            self._callback("framework_message", self, msg.executor_id, msg.agent_id,
                            msg.data)
 
     @handles(FrameworkError)
@@ -244,8 +268,8 @@ class SchedulerProcess(Process):
         _log.error("framework error from master", message=msg.message,
                    framework_id=self.framework_id)
         # As Mesos: the driver aborts first, then the scheduler hears why.
-        self.driver.abort()
-        self._callback("error", self.driver, msg.message)
+        self._abort()
+        self._callback("error", self, msg.message)
 
     def _accepts(self, frm: PID, msg: Any, need_connected: bool = True) -> bool:
         name = type(msg).__name__
@@ -262,7 +286,11 @@ class SchedulerProcess(Process):
         return True
 
     def _running(self) -> bool:
-        return self.driver.running
+        return self._status is DriverStatus.DRIVER_RUNNING
+
+    def _abort(self) -> None:
+        """Overridden by the driver: set DRIVER_ABORTED, then ``do_abort``."""
+        raise NotImplementedError
 
     def _callback(self, name: str, *args: Any) -> bool:
         """Run one scheduler callback; False when it raised (logged)."""

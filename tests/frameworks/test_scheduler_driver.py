@@ -119,8 +119,8 @@ def test_registers_and_calls_registered_on_the_actor_thread(
     assert register.framework_info.hostname  # the driver fills it in
     thread = sched.calls[0][2]
     assert thread != threading.get_ident()
-    assert driver._process is not None and thread == driver._process.thread_id
-    assert driver.pid is not None and driver.pid.name.startswith("scheduler(")
+    assert thread == driver.thread_id
+    assert driver.pid.name.startswith("scheduler(")
     assert driver.connected
 
 
@@ -442,7 +442,7 @@ def test_framework_message_both_ways(make_driver: Callable[..., SchedulerDriver]
 def test_stop_tears_the_framework_down(node: Node, make_driver: Callable[..., SchedulerDriver],
                                        master: FakeMaster) -> None:
     driver = started(make_driver, RecordingScheduler())
-    name = driver.pid.name if driver.pid else ""
+    name = driver.pid.name
     assert driver.stop() is DriverStatus.DRIVER_STOPPED
     assert master.wait_for(UnregisterFramework) == [UnregisterFramework(
         framework_id=FRAMEWORK_ID)]
@@ -455,7 +455,7 @@ def test_stop_tears_the_framework_down(node: Node, make_driver: Callable[..., Sc
 def test_stop_with_failover_does_not_unregister(
         node: Node, make_driver: Callable[..., SchedulerDriver], master: FakeMaster) -> None:
     driver = started(make_driver, RecordingScheduler())
-    name = driver.pid.name if driver.pid else ""
+    name = driver.pid.name
     assert driver.stop(failover=True) is DriverStatus.DRIVER_STOPPED
     wait_until(lambda: name not in node.processes)
     assert master.messages(UnregisterFramework) == []
@@ -547,6 +547,47 @@ def test_calls_inside_a_callback_send_at_once(
     master.push(driver.pid, ResourceOffers(offers=(offer(),)))
     master.wait_for(DeclineOffers)
     assert seen == [1]
+
+
+def test_join_on_the_driver_thread_is_refused(make_driver: Callable[..., SchedulerDriver],
+                                              master: FakeMaster) -> None:
+    sched = RecordingScheduler()
+    refused: list[str] = []
+
+    def try_join(driver: SchedulerDriver, framework_id: str, master_info: Any) -> None:
+        try:
+            driver.join()
+        except DriverError as exc:
+            refused.append(str(exc))
+
+    sched.react["registered"] = try_join
+    started(make_driver, sched)
+    assert len(refused) == 1 and "deadlock" in refused[0]
+
+
+def test_a_spawned_driver_works_through_a_pykka_proxy(node: Node, master: FakeMaster) -> None:
+    sched = RecordingScheduler()
+    ref = node.spawn(SchedulerDriver, sched, INFO, master=f"master@{node.address}",
+                     registration_backoff_factor=0.05)
+    driver = ref.proxy()
+    assert driver.status.get(timeout=5) is DriverStatus.DRIVER_NOT_STARTED
+    assert master.received == []  # spawned, not started: nothing sent yet
+    driver.start()
+    sched.wait_for("registered")
+    driver.launch_tasks("m1-O1", [task()])
+    [accept] = master.wait_for(AcceptOffers)
+    assert accept.framework_id == FRAMEWORK_ID
+    assert driver.stop().get(timeout=5) is DriverStatus.DRIVER_STOPPED
+    master.wait_for(UnregisterFramework)
+
+
+def test_a_driver_never_started_does_not_hold_up_its_node() -> None:
+    node = Node("127.0.0.1", 0).start()
+    driver = SchedulerDriver(node, RecordingScheduler(), INFO, "127.0.0.1:1")
+    assert driver.pid.name not in node.processes
+    start = time.monotonic()
+    node.stop()
+    assert time.monotonic() - start < 2
 
 
 # --- helpers --------------------------------------------------------------------------
