@@ -1,0 +1,147 @@
+"""The master's configuration: ``MasterConfig`` and the ``meseta-master`` flags.
+
+``actors.master.main`` parses the flags (``flags().parse(argv)``), turns them into a
+``MasterConfig`` with ``from_flags`` and hands it to ``MasterActor(node, config)``;
+tests build a ``MasterConfig`` directly. Flag names and defaults are Mesos' master
+flags (``src/master/flags.cpp``); every flag has its ``MESETA_<NAME>`` fallback.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from transport.flags import Duration, Flags
+
+__all__ = [
+    "DEFAULT_AGENT_PING_TIMEOUT",
+    "DEFAULT_MAX_AGENT_PING_TIMEOUTS",
+    "MasterConfig",
+    "flags",
+    "from_flags",
+]
+
+DEFAULT_AGENT_PING_TIMEOUT = 15.0
+"""Seconds between pings; a ping unanswered by then is a missed one (Mesos)."""
+
+DEFAULT_MAX_AGENT_PING_TIMEOUTS = 5
+"""Missed pings in a row after which the agent is removed (Mesos)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MasterConfig:
+    """Knobs of the master (Mesos master flags of the same names)."""
+
+    ip: str = "127.0.0.1"
+    port: int = 5050
+    http_port: int | None = None
+    """``None``: ``port + 100`` (see ``effective_http_port``); 0 picks a free port."""
+    hostname: str = ""
+    """Advertised in MasterInfo; ``""``: the ip."""
+    work_dir: str = ""
+    offer_timeout: float | None = None
+    """Rescind offers not answered within this many seconds; ``None``: never."""
+    allocation_interval: float = 1.0
+    agent_ping_timeout: float = DEFAULT_AGENT_PING_TIMEOUT
+    max_agent_ping_timeouts: int = DEFAULT_MAX_AGENT_PING_TIMEOUTS
+    max_completed_frameworks: int = 50
+    max_completed_tasks_per_framework: int = 1000
+    trace: bool = False
+    log_level: str = "info"
+    log_format: str = "console"
+
+    def __post_init__(self) -> None:
+        if self.agent_ping_timeout <= 0:
+            raise ValueError("agent_ping_timeout must be positive")
+        if self.max_agent_ping_timeouts < 1:
+            raise ValueError("max_agent_ping_timeouts must be at least 1")
+        if self.offer_timeout is not None and self.offer_timeout <= 0:
+            raise ValueError("offer_timeout must be positive")
+        if self.allocation_interval <= 0:
+            raise ValueError("allocation_interval must be positive")
+
+    @property
+    def effective_http_port(self) -> int:
+        return self.port + 100 if self.http_port is None else self.http_port
+
+    @property
+    def total_ping_timeout(self) -> float:
+        """How long an agent waits without pings before re-registering."""
+        return self.agent_ping_timeout * self.max_agent_ping_timeouts
+
+
+def _port(value: int) -> str | None:
+    return None if 0 <= value <= 65535 else "a port is between 0 and 65535"
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "must be positive"
+
+
+def _ping_timeout(value: float) -> str | None:
+    # Mesos allows 1 s to 15 min; shorter values are useful in tests and on laptops.
+    return None if 0 < value <= 900 else "must be more than 0 and at most 15mins"
+
+
+def _at_least_one(value: int) -> str | None:
+    return None if value >= 1 else "must be at least 1"
+
+
+def _one_of(*choices: str) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}"
+    return check
+
+
+def flags() -> Flags:
+    """The ``meseta-master`` flags, Mesos' names and defaults."""
+    f = Flags("meseta-master", "Run a Meseta master: it collects agents' resources and "
+              "offers them to frameworks.")
+    f.add("ip", str, "127.0.0.1", "IP address to listen on")
+    f.add("port", int, 5050, "port of the master's ZeroMQ endpoint", check=_port)
+    f.add("http_port", int, None, "HTTP port (default: --port + 100; 0 picks a free one)",
+          check=_port)
+    f.add("hostname", str, "", "hostname advertised to frameworks and agents (default: --ip)")
+    f.add("work_dir", str, "", "directory for the master's files (the registry, later)")
+    f.add("offer_timeout", Duration, None,
+          "rescind offers not accepted or declined within this time (default: never)",
+          check=_positive)
+    f.add("allocation_interval", Duration, Duration(1.0), "time between batch allocations",
+          check=_positive)
+    f.add("agent_ping_timeout", Duration, Duration(DEFAULT_AGENT_PING_TIMEOUT),
+          "time to wait for an agent's pong before counting a missed ping",
+          check=_ping_timeout)
+    f.add("max_agent_ping_timeouts", int, DEFAULT_MAX_AGENT_PING_TIMEOUTS,
+          "missed pongs in a row after which the agent is removed", check=_at_least_one)
+    f.add("max_completed_frameworks", int, 50, "completed frameworks kept for /state",
+          check=lambda v: None if v >= 0 else "must not be negative")
+    f.add("max_completed_tasks_per_framework", int, 1000,
+          "completed tasks kept per framework for /state",
+          check=lambda v: None if v >= 0 else "must not be negative")
+    f.add("trace", bool, False, "log every message sent and received (trace.send/trace.recv)")
+    f.add("log_level", str, "info", "debug, info, warning or error",
+          check=_one_of("debug", "info", "warning", "error"))
+    f.add("log_format", str, "console", "console or json",
+          check=_one_of("console", "json"))
+    return f
+
+
+def from_flags(ns: argparse.Namespace) -> MasterConfig:
+    """A ``MasterConfig`` from parsed ``flags()``."""
+    return MasterConfig(
+        ip=ns.ip,
+        port=ns.port,
+        http_port=ns.http_port,
+        hostname=ns.hostname,
+        work_dir=ns.work_dir,
+        offer_timeout=None if ns.offer_timeout is None else float(ns.offer_timeout),
+        allocation_interval=float(ns.allocation_interval),
+        agent_ping_timeout=float(ns.agent_ping_timeout),
+        max_agent_ping_timeouts=ns.max_agent_ping_timeouts,
+        max_completed_frameworks=ns.max_completed_frameworks,
+        max_completed_tasks_per_framework=ns.max_completed_tasks_per_framework,
+        trace=bool(ns.trace),
+        log_level=ns.log_level,
+        log_format=ns.log_format,
+    )

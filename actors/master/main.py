@@ -1,0 +1,63 @@
+"""``meseta-master``: run a master (and its allocator) in this OS process.
+
+Wiring only: parse the flags (``actors.master.config.flags``), configure logging,
+start a ``Node`` on ``--ip``/``--port`` with HTTP on ``--http_port``, spawn the
+``AllocatorActor`` and the ``MasterActor``, print one line
+``meseta-master: master@IP:PORT http://IP:HTTP_PORT`` and run until SIGINT or
+SIGTERM. A port that cannot be bound exits with status 1 and a clear message.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from actors.allocator.actor import AllocatorActor
+from actors.allocator.config import AllocatorConfig
+from actors.master.actor import MasterActor
+from actors.master.config import flags, from_flags
+from transport import Node
+from transport.errors import TransportError
+from transport.logs import configure
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ns = flags().parse(sys.argv[1:] if argv is None else argv)
+    config = from_flags(ns)
+    configure(config.log_level, "json" if config.log_format == "json" else "console")
+    node = Node(config.ip, config.port, http_port=config.effective_http_port,
+                trace=config.trace or None)
+    try:
+        node.start()
+    except TransportError as exc:
+        print(f"meseta-master: cannot start: {exc}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        node.http_delegate = "master"
+        master_pid = node.pid("master")
+        node.spawn(AllocatorActor, master_pid,
+                   AllocatorConfig(allocation_interval=config.allocation_interval))
+        node.spawn(MasterActor, config)
+        print(f"meseta-master: {master_pid} http://{config.ip}:{node.http_port}", flush=True)
+        while not stop.wait(1.0):
+            pass
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        node.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

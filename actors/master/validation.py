@@ -1,0 +1,166 @@
+"""Task and offer validation: what the master checks before anything reaches an agent.
+
+Pure functions over plain values (no books, no actor), after Mesos'
+``src/master/validation.cpp``; ``actors.master.launch`` calls them for every
+``AcceptOffers`` / ``LaunchTasks`` and turns a failure into a status update:
+
+- ``validate_offers``: the offers exist, belong to the framework, are not named
+  twice, and are all on one connected agent. A failure loses every task of the call:
+  TASK_DROPPED for PARTITION_AWARE frameworks, TASK_LOST for others
+  (REASON_INVALID_OFFERS).
+- ``TaskValidator``: one task after another, each checked against what the earlier
+  ones of the same call already took. A failure is TASK_ERROR (REASON_TASK_INVALID).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from actors.messages.offers import Offer
+from actors.messages.tasks import ExecutorInfo, ExecutorType, TaskInfo
+from actors.resources import EMPTY, Resources
+
+__all__ = ["Accepted", "TaskValidator", "validate_id", "validate_offers"]
+
+
+def validate_offers(offer_ids: Sequence[str], offers: Mapping[str, Offer], framework_id: str,
+                    available_agents: Collection[str]) -> str | None:
+    """Why these offers cannot be used together, or ``None``.
+
+    ``available_agents``: ids of the agents that are registered and connected.
+    """
+    if not offer_ids:
+        return "no offers specified"
+    seen: set[str] = set()
+    agent_of: dict[str, str] = {}
+    for offer_id in offer_ids:
+        if offer_id in seen:
+            return f"offer {offer_id} appears more than once"
+        seen.add(offer_id)
+        offer = offers.get(offer_id)
+        if offer is None:
+            return f"offer {offer_id} is no longer valid"
+        if offer.framework_id != framework_id:
+            return f"offer {offer_id} belongs to another framework"
+        agent_of[offer_id] = offer.agent_id
+    agents = set(agent_of.values())
+    if len(agents) > 1:
+        first, *rest = sorted(agent_of.items(), key=lambda kv: kv[1])
+        other = next(kv for kv in rest if kv[1] != first[1])
+        return (f"offers must all be on one agent: offer {first[0]} is on {first[1]}, "
+                f"offer {other[0]} on {other[1]}")
+    (agent_id,) = agents
+    if agent_id not in available_agents:
+        return f"agent {agent_id} is not available"
+    return None
+
+
+def validate_id(kind: str, value: str) -> str | None:
+    """Mesos' id rules: not empty, not ``.`` or ``..``, no ``/``, spaces or control chars."""
+    if not value:
+        return f"{kind} is empty"
+    if value in (".", ".."):
+        return f"{kind} {value!r} is not allowed"
+    if any(c == "/" or c.isspace() or not c.isprintable() for c in value):
+        return f"{kind} {value!r} contains '/', spaces or control characters"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A task that passed: the role it is paid from and whether its executor is new."""
+
+    role: str
+    new_executor: ExecutorInfo | None
+
+
+class TaskValidator:
+    """Checks the tasks of one accept call in order, each against what is left.
+
+    ``available``: the offered resources per role; ``live_task_ids``: ids of the
+    framework's tasks the master still holds; ``executors``: the framework's executors
+    running on the agent. Accepted tasks take their resources (and a new executor's)
+    from ``available`` and register their executor for the following tasks.
+    """
+
+    def __init__(self, framework_id: str, agent_id: str, available: Mapping[str, Resources],
+                 live_task_ids: Collection[str],
+                 executors: Mapping[str, ExecutorInfo]) -> None:
+        self.framework_id = framework_id
+        self.agent_id = agent_id
+        self.available = dict(available)
+        self.live_task_ids = live_task_ids
+        self.executors = dict(executors)
+        self.seen: set[str] = set()
+
+    def leftover(self) -> dict[str, Resources]:
+        """Per role, what no accepted task took."""
+        return {role: res for role, res in self.available.items() if res}
+
+    def validate(self, task: TaskInfo, group_executor: ExecutorInfo | None = None
+                 ) -> tuple[str | None, Accepted | None]:
+        """``(error, None)`` or ``(None, Accepted)``; an accepted task is accounted for."""
+        error = self._check(task, group_executor)
+        if error is not None:
+            return error, None
+        executor = group_executor or task.executor
+        new_executor = None
+        needed = task.resources
+        if executor is not None and executor.executor_id not in self.executors:
+            new_executor = executor
+            needed = needed + executor.resources
+        role = next((r for r, res in sorted(self.available.items()) if res.contains(needed)),
+                    None)
+        if role is None:
+            have = sum(self.available.values(), EMPTY)
+            return f"task uses more resources ({needed}) than available ({have})", None
+        self.available[role] = self.available[role] - needed
+        self.seen.add(task.task_id)
+        if new_executor is not None:
+            self.executors[new_executor.executor_id] = new_executor
+        return None, Accepted(role=role, new_executor=new_executor)
+
+    def _check(self, task: TaskInfo, group_executor: ExecutorInfo | None) -> str | None:
+        problem = validate_id("task id", task.task_id)
+        if problem is not None:
+            return problem
+        if task.agent_id != self.agent_id:
+            return f"task uses agent {task.agent_id!r}, but its offers are on {self.agent_id}"
+        if task.task_id in self.seen or task.task_id in self.live_task_ids:
+            return f"task has a duplicate id: {task.task_id}"
+        if group_executor is not None:
+            if task.executor is not None and task.executor != group_executor:
+                return "a task of a group must not name another executor"
+        elif (task.command is None) == (task.executor is None):
+            return "a task needs exactly one of command or executor"
+        if not task.resources:
+            return "task uses no resources"
+        if task.max_completion_time is not None and task.max_completion_time < 0:
+            return "max_completion_time is negative"
+        if task.kill_policy is not None and task.kill_policy.grace_period < 0:
+            return "kill_policy.grace_period is negative"
+        executor = group_executor or task.executor
+        return None if executor is None else self._check_executor(executor)
+
+    def _check_executor(self, executor: ExecutorInfo) -> str | None:
+        problem = validate_id("executor id", executor.executor_id)
+        if problem is not None:
+            return problem
+        if executor.framework_id and executor.framework_id != self.framework_id:
+            return f"executor {executor.executor_id} names another framework"
+        if executor.type is ExecutorType.CUSTOM and executor.command is None:
+            return f"executor {executor.executor_id} has no command"
+        running = self.executors.get(executor.executor_id)
+        if running is not None and running != _with_framework(executor, running.framework_id):
+            return (f"executor {executor.executor_id} differs from the executor of that id "
+                    f"already on the agent")
+        return None
+
+
+def _with_framework(executor: ExecutorInfo, framework_id: str) -> ExecutorInfo:
+    """``executor`` with ``framework_id`` filled in, for comparison with a running one."""
+    if executor.framework_id or not framework_id:
+        return executor
+    return dataclasses.replace(executor, framework_id=framework_id)
