@@ -79,10 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=3, help="agents to start (default 3)")
     parser.add_argument("--port", type=int, default=5050, help="master port (agents: +1, +2…)")
     parser.add_argument("--agent_resources",
-                        default="cpus:2;mem:2048;disk:4096;ports:[31000-31999]",
+                        default="cpus:1;mem:1024;disk:2048;ports:[31000-31999]",
                         help="--resources of each agent")
     parser.add_argument("--framework", choices=sorted(FRAMEWORKS), default="sleepy")
-    parser.add_argument("--tasks", type=int, default=12, help="tasks the framework runs")
+    parser.add_argument("--tasks", type=int, default=24, help="tasks the framework runs")
     parser.add_argument("--work_dir", default=None, help="default: a new temporary directory")
     parser.add_argument("--keep", action="store_true", help="keep the cluster up until Ctrl-C")
     parser.add_argument("--trace", action="store_true", help="trace every message (MESETA_TRACE)")
