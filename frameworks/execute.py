@@ -17,10 +17,11 @@ within ``--registration_timeout`` exits 1 with a message.
 
 Reading ``stdout`` is best effort. The agent keeps the sandbox at
 ``<work_dir>/agents/<agent_id>/frameworks/<framework_id>/executors/<task_id>/runs/latest``;
-this tool asks the agent's HTTP endpoint (the offer's ``url``) for ``/state``
-(``flags.work_dir``), then ``/files/read?path=<sandbox>/stdout&offset=0``; when that
-route is missing it reads the file directly if the path exists on this machine
-(a local cluster). Anything else is skipped silently.
+this tool asks the agent's HTTP endpoint (the offer's ``url``, else the agent's PID
+with port + 100, Meseta's default ``--http_port``) for ``/state`` (``flags.work_dir``),
+then ``/files/read?path=<sandbox>/stdout&offset=0``; when that route is missing it
+reads the file directly if the path exists on this machine (a local cluster).
+Anything else is skipped silently.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from actors.resources import Resources
 from actors.resources.values import validate_role
 from frameworks.scheduler import Scheduler
 from frameworks.scheduler_driver import DriverStatus, SchedulerDriver, parse_master
+from transport import PID
 from transport.flags import Duration, Flags
 from transport.logs import configure
 
@@ -197,35 +199,58 @@ class ExecuteScheduler(Scheduler):
 
 
 def read_sandbox_stdout(offer: Offer, framework_id: str, task_id: str,
-                        timeout: float = 5.0) -> str | None:
-    """The task's ``stdout`` through the agent's HTTP endpoint or this machine's disk."""
-    if offer.url is None:
-        return None
-    address = offer.url.address
-    base = f"{offer.url.scheme or 'http'}://{address.ip or address.hostname}:{address.port}"
+                        agent_pid: PID | None = None, timeout: float = 5.0) -> str | None:
+    """The task's ``stdout`` through the agent's HTTP endpoint or this machine's disk.
+
+    The agent's HTTP endpoint is the offer's ``url`` if the master set it, else the
+    agent's ZeroMQ PID with port + 100 (Meseta's default ``--http_port``).
+    """
+    bases = []
+    if offer.url is not None:
+        address = offer.url.address
+        bases.append(f"{offer.url.scheme or 'http'}://{address.ip or address.hostname}"
+                     f":{address.port}")
+    if agent_pid is not None:
+        bases.append(f"http://{agent_pid.host}:{agent_pid.port + 100}")
+    for base in bases:
+        work_dir = _agent_work_dir(base, offer.agent_id, timeout)
+        if work_dir is None:
+            continue
+        path = (f"{work_dir}/agents/{offer.agent_id}/frameworks/{framework_id}"
+                f"/executors/{task_id}/runs/latest/stdout")
+        text = _files_read(base, path, timeout)
+        if text is not None:
+            return text
+        try:
+            return Path(path).read_text(errors="replace")
+        except OSError:
+            return None
+    return None
+
+
+def _agent_work_dir(base: str, agent_id: str, timeout: float) -> str | None:
     try:
         with urllib.request.urlopen(f"{base}/state", timeout=timeout) as reply:
             state = json.loads(reply.read())
-        work_dir = state["flags"]["work_dir"]
-    except (OSError, ValueError, KeyError, TypeError):
+        if state.get("id", agent_id) not in (agent_id, ""):
+            return None  # some other agent answers there
+        return str(state["flags"]["work_dir"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    path = (f"{work_dir}/agents/{offer.agent_id}/frameworks/{framework_id}"
-            f"/executors/{task_id}/runs/latest/stdout")
+
+
+def _files_read(base: str, path: str, timeout: float) -> str | None:
     query = urllib.parse.urlencode({"path": path, "offset": 0})
     try:
         with urllib.request.urlopen(f"{base}/files/read?{query}", timeout=timeout) as reply:
             body = reply.read().decode(errors="replace")
-        try:
-            data = json.loads(body)
-            return str(data["data"]) if isinstance(data, dict) else body
-        except ValueError:
-            return body
-    except OSError:
-        pass
-    try:
-        return Path(path).read_text(errors="replace")
-    except OSError:
+    except OSError:  # HTTPError (404: no such route or file) is an OSError
         return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    return str(data["data"]) if isinstance(data, dict) and "data" in data else body
 
 
 def build_command(command: str, shell: bool, env: dict[str, str] | None) -> CommandInfo:
@@ -292,7 +317,8 @@ def _wait(driver: SchedulerDriver, scheduler: ExecuteScheduler, master: str, tim
         return 1
     offer = scheduler.launched_on
     if offer is not None and scheduler.final_state is not None:
-        stdout = read_sandbox_stdout(offer, driver.framework_id, scheduler.task_id)
+        stdout = read_sandbox_stdout(offer, driver.framework_id, scheduler.task_id,
+                                     driver.agent_pid(offer.agent_id))
         if stdout:
             out.write(stdout if stdout.endswith("\n") else stdout + "\n")
             out.flush()

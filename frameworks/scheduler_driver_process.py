@@ -106,6 +106,8 @@ class SchedulerProcess(Process):
         self._linked = False
         self._retry: Timer | None = None
         self._stopped = False
+        self.agent_pids: dict[str, PID] = {}
+        """Each offered agent's PID, from ``ResourceOffers.pids`` (Mesos' savedSlavePids)."""
 
     @property
     def framework_id(self) -> str:
@@ -134,6 +136,10 @@ class SchedulerProcess(Process):
     def on_stop(self) -> None:
         self._cancel_retry()
         super().on_stop()
+
+    def agent_pid(self, agent_id: str) -> PID | None:
+        """The PID of an agent this framework got offers from (thread-safe read)."""
+        return self.agent_pids.get(agent_id)
 
     def in_own_thread(self) -> bool:
         return self.thread_id == threading.get_ident()
@@ -220,6 +226,8 @@ class SchedulerProcess(Process):
     @handles(ResourceOffers)
     def _on_offers(self, frm: PID, msg: ResourceOffers) -> None:
         if self._accepts(frm, msg):
+            for offer, pid in zip(msg.offers, msg.pids, strict=False):
+                self.agent_pids[offer.agent_id] = pid
             self._callback("resource_offers", self, list(msg.offers))
 
     @handles(RescindResourceOffer)

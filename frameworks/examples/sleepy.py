@@ -4,9 +4,10 @@
 
     python -m frameworks.examples.sleepy --master=127.0.0.1:5050 --tasks=20
 
-The scheduler packs as many tasks (``echo task i; sleep 0.5``, each ``cpus:0.1;mem:32``)
-into each offer as fit, declines offers it cannot use for an hour, and once every task
-is launched suppresses offers so the allocator stops sending them. Each status update
+The scheduler deals its tasks (``echo task i; sleep 0.5``, each ``cpus:0.1;mem:32``)
+round-robin over each batch of offers, as far as they fit, declines offers it cannot
+use for an hour, and once every task is launched suppresses offers so the allocator
+stops sending them. Each status update
 prints as ``[3/20] task-3 TASK_FINISHED on agent <agent_id>`` (the count is of tasks
 ended). When every task has ended the scheduler stops the driver, which tears the
 framework down; the process exits 0 if all of them finished, 1 otherwise.
@@ -48,6 +49,7 @@ class SleepyScheduler(Scheduler):
         self.sleep = sleep
         self.per_task = Resources.parse(resources)
         self.launched = 0
+        self.suppressed = False
         self.ended: dict[str, TaskState] = {}
 
     def registered(self, driver: SchedulerDriver, framework_id: str,
@@ -57,23 +59,34 @@ class SleepyScheduler(Scheduler):
             driver.stop()
 
     def resource_offers(self, driver: SchedulerDriver, offers: list[Offer]) -> None:
+        # Deal the tasks out over this batch of offers round-robin, so they spread
+        # over the agents instead of filling the first offer.
+        left = {offer.id: offer.resources for offer in offers}
+        tasks: dict[str, list[TaskInfo]] = {offer.id: [] for offer in offers}
+        placed = True
+        while self.launched < self.total and placed:
+            placed = False
+            for offer in offers:
+                if self.launched < self.total and left[offer.id].contains(self.per_task):
+                    left[offer.id] = left[offer.id] - self.per_task
+                    tasks[offer.id].append(self._task(self.launched, offer.agent_id))
+                    self.launched += 1
+                    placed = True
+        done_launching = self.launched == self.total
         for offer in offers:
-            left, tasks = offer.resources, []
-            while self.launched < self.total and left.contains(self.per_task):
-                i = self.launched
-                self.launched += 1
-                left = left - self.per_task
-                tasks.append(TaskInfo(
-                    name=f"task-{i}", task_id=f"task-{i}", agent_id=offer.agent_id,
-                    resources=self.per_task,
-                    command=CommandInfo(value=f"echo task {i}; sleep {self.sleep}")))
-            if not tasks:
+            if tasks[offer.id]:
+                driver.launch_tasks([offer.id], tasks[offer.id],
+                                    LONG_FILTER if done_launching else None)
+            else:
                 driver.decline_offer(offer.id, LONG_FILTER)
-                continue
-            done_launching = self.launched == self.total
-            driver.launch_tasks([offer.id], tasks, LONG_FILTER if done_launching else None)
-            if done_launching:
-                driver.suppress_offers()
+        if done_launching and not self.suppressed:
+            self.suppressed = True
+            driver.suppress_offers()
+
+    def _task(self, i: int, agent_id: str) -> TaskInfo:
+        return TaskInfo(name=f"task-{i}", task_id=f"task-{i}", agent_id=agent_id,
+                        resources=self.per_task,
+                        command=CommandInfo(value=f"echo task {i}; sleep {self.sleep}"))
 
     def status_update(self, driver: SchedulerDriver, status: TaskStatus) -> None:
         if is_terminal(status.state):

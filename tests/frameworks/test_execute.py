@@ -32,8 +32,8 @@ from actors.messages import (
     UnregisterFramework,
 )
 from actors.resources import Resources
-from frameworks.execute import build_command, parse_env, run
-from transport import HttpRequest, HttpResponse, Node, Process
+from frameworks.execute import build_command, parse_env, read_sandbox_stdout, run
+from transport import PID, HttpRequest, HttpResponse, Node, Process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -147,6 +147,20 @@ def test_stdout_falls_back_to_the_local_sandbox(
     thread.join(10)
     assert result["rc"] == 0
     assert "from disk" in out.getvalue()
+
+
+def test_stdout_through_the_agent_pid_when_the_offer_has_no_url(
+        cluster: tuple[Node, FakeMaster], tmp_path: Path) -> None:
+    node, _ = cluster
+    node.spawn(FakeAgentHttp, tmp_path)
+    assert node.http_port is not None
+    stdout = tmp_path / "agents/m1-S1/frameworks" / FRAMEWORK_ID / "executors/t1/runs/latest"
+    stdout.mkdir(parents=True)
+    (stdout / "stdout").write_text("via pid\n")
+    no_url = Offer(id="m1-O1", framework_id=FRAMEWORK_ID, agent_id="m1-S1", hostname="h")
+    assert read_sandbox_stdout(no_url, FRAMEWORK_ID, "t1") is None
+    agent_pid = PID("agent", "127.0.0.1", node.http_port - 100)  # HTTP at port + 100
+    assert read_sandbox_stdout(no_url, FRAMEWORK_ID, "t1", agent_pid) == "(via http) via pid\n"
 
 
 def test_a_failed_task_exits_1(cluster: tuple[Node, FakeMaster]) -> None:

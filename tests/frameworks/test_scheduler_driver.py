@@ -245,10 +245,21 @@ def test_callbacks_run_in_order_on_the_actor_thread(
     assert len({thread for _, _, thread in sched.calls}) == 1
     [(offers,)] = sched.args("resource_offers")
     assert [o.id for o in offers] == ["m1-O1", "m1-O2"]
+    assert driver.agent_pid("m1-S1") is None  # these offers came without agent pids
     assert sched.args("offer_rescinded") == [("m1-O2",)]
     assert sched.args("agent_lost") == [("m1-S2",)]
     assert sched.args("executor_lost") == [("e1", "m1-S1", 256)]
     assert sched.args("framework_message") == [("e1", "m1-S1", b"hello")]
+
+
+def test_the_driver_remembers_offered_agents_pids(
+        make_driver: Callable[..., SchedulerDriver], master: FakeMaster) -> None:
+    sched = RecordingScheduler()
+    driver = started(make_driver, sched)
+    agent = PID("agent", "10.0.0.7", 5051)
+    master.push(driver.pid, ResourceOffers(offers=(offer(agent_id="m1-S7"),), pids=(agent,)))
+    sched.wait_for("resource_offers")
+    assert driver.agent_pid("m1-S7") == agent and driver.agent_pid("m1-S8") is None
 
 
 def test_a_raising_callback_is_logged_and_the_driver_carries_on(

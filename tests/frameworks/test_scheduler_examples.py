@@ -53,26 +53,29 @@ def _tasks(accept: AcceptOffers) -> list[TaskInfo]:
     return list(op.launch.task_infos)
 
 
-def test_sleepy_packs_offers_suppresses_and_stops_when_all_ended(node: Node) -> None:
+def test_sleepy_deals_tasks_over_offers_suppresses_and_stops_when_all_ended(
+        node: Node) -> None:
     sched = SleepyScheduler(tasks=5)
     driver, master = _start(node, sched)
     master.push(driver.pid, _offers(("m1-O1", "m1-S1", "cpus:0.25;mem:1024"),
                                     ("m1-O2", "m1-S2", "cpus:4;mem:4096"),
-                                    ("m1-O3", "m1-S3", "cpus:4;mem:4096")))
-    first, second = master.wait_for(AcceptOffers, 2)
-    assert [t.task_id for t in _tasks(first)] == ["task-0", "task-1"]
-    assert [t.task_id for t in _tasks(second)] == ["task-2", "task-3", "task-4"]
-    assert _tasks(first)[0].command is not None
-    assert _tasks(first)[0].command.value == "echo task 0; sleep 0.5"
-    assert second.filters.refuse_seconds == 3600
+                                    ("m1-O3", "m1-S3", "cpus:4;mem:4096"),
+                                    ("m1-O4", "m1-S4", "cpus:0.05;mem:4096")))
+    accepts = master.wait_for(AcceptOffers, 3)
+    placed = {a.offer_ids[0]: [t.task_id for t in _tasks(a)] for a in accepts}
+    assert placed == {"m1-O1": ["task-0", "task-3"], "m1-O2": ["task-1", "task-4"],
+                      "m1-O3": ["task-2"]}
+    task0 = _tasks(accepts[0])[0]
+    assert task0.command is not None and task0.command.value == "echo task 0; sleep 0.5"
+    assert all(a.filters.refuse_seconds == 3600 for a in accepts)
     [decline] = master.wait_for(DeclineOffers)
-    assert decline.offer_ids == ("m1-O3",) and decline.filters.refuse_seconds == 3600
+    assert decline.offer_ids == ("m1-O4",) and decline.filters.refuse_seconds == 3600
     master.wait_for(SuppressOffers)
     for i in range(5):
         master.push(driver.pid, status_update(f"task-{i}", TaskState.TASK_FINISHED))
     assert driver.join(timeout=5) is DriverStatus.DRIVER_STOPPED
     master.wait_for(UnregisterFramework)
-    assert sched.succeeded
+    assert sched.succeeded and len(master.messages(SuppressOffers)) == 1
 
 
 def test_sleepy_reports_failure(node: Node) -> None:
