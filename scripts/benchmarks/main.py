@@ -9,6 +9,7 @@ import sys
 BENCHMARKS = {
     "transport": "benchmarks.transport",
     "allocator": "benchmarks.allocator",
+    "launch": "benchmarks.launch",
 }
 
 
