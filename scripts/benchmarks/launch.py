@@ -121,7 +121,7 @@ def main(argv: list[str]) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--agents", type=int, default=1)
     parser.add_argument("--tasks", type=int, default=300, help="tasks per round (all agents)")
-    parser.add_argument("--concurrency", type=int, default=64,
+    parser.add_argument("--concurrency", type=int, default=16,
                         help="tasks an agent can hold at once (sets its --resources)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--launcher", choices=("warm", "subprocess"), default="warm")
