@@ -41,7 +41,8 @@ import pykka
 
 from actors.messages import Filters, FrameworkInfo, Operation, Request, TaskInfo, TaskStatus, launch
 from frameworks.scheduler import Scheduler
-from frameworks.scheduler_driver_process import DriverStatus, SchedulerProcess, default_user
+from frameworks.scheduler_driver_calls import SchedulerCalls
+from frameworks.scheduler_driver_process import DriverStatus, default_user
 from transport import PID, MesetaError, Node
 
 __all__ = ["DriverError", "DriverStatus", "SchedulerDriver", "parse_master", "run_scheduler"]
@@ -93,7 +94,7 @@ class _Start:
         raise TypeError("SchedulerDriver.start is reached through the class or a driver")
 
 
-class SchedulerDriver(SchedulerProcess):
+class SchedulerDriver(SchedulerCalls):
     """A framework's handle on the cluster; see the module docstring."""
 
     def __init__(

@@ -1,19 +1,17 @@
 """``SchedulerProcess``: the protocol core of ``SchedulerDriver`` (Mesos' ``SchedulerProcess``).
 
-``SchedulerDriver`` (``frameworks.scheduler_driver``) is this actor plus the public
-driver API; the split keeps each module short. This part owns the framework's
-conversation with the master (``actors.messages.framework``): registration with
-randomised exponential backoff (``RegisterFramework`` until ``FrameworkRegistered``;
-``ReregisterFramework`` once it has an id), a link to the master (``exited`` ->
-``disconnected`` and registration again), the master's events turned into
-``Scheduler`` callbacks, and the driver's calls (the ``do_*`` methods) turned into
-messages.
+``SchedulerDriver`` (``frameworks.scheduler_driver``, the public API) extends
+``SchedulerCalls`` (``frameworks.scheduler_driver_calls``, the calls as messages),
+which extends this actor; the layers keep each module short. This part owns the
+framework's conversation with the master (``actors.messages.framework``):
+registration with randomised exponential backoff (``RegisterFramework`` until
+``FrameworkRegistered``; ``ReregisterFramework`` once it has an id), a link to the
+master (``exited`` -> ``disconnected`` and registration again), the master's events
+turned into ``Scheduler`` callbacks, and implicit acknowledgements.
 
-Everything here runs on the actor's thread: the driver's public methods run a
-``do_*`` method directly when called on this thread (from inside a callback) and post
-it here otherwise. Messages from any PID other than the master the driver was given
-are ignored, as are the master's events while the driver is not running (not started,
-stopped or aborted) or not registered.
+Everything here runs on the actor's thread. Messages from any PID other than the
+master the driver was given are ignored, as are the master's events while the driver
+is not running (not started, stopped or aborted) or not registered.
 """
 
 from __future__ import annotations
@@ -22,48 +20,28 @@ import enum
 import os
 import random
 import threading
-from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 import structlog
 
 from actors.messages import (
-    AcceptOffers,
-    DeactivateFramework,
-    DeclineOffers,
     ExecutorToFramework,
     ExitedExecutor,
-    Filters,
-    FrameworkCapability,
     FrameworkError,
     FrameworkInfo,
     FrameworkRegistered,
     FrameworkReregistered,
-    FrameworkToExecutor,
-    KillTask,
     LostAgent,
     MasterInfo,
-    Operation,
-    OperationType,
-    Reason,
-    ReconcileTasks,
     RegisterFramework,
     ReregisterFramework,
     RescindResourceOffer,
     ResourceOffers,
-    ResourceRequest,
-    ReviveOffers,
-    Source,
     StatusUpdate,
     StatusUpdateAcknowledgement,
-    SuppressOffers,
-    TaskState,
     TaskStatus,
-    UnregisterFramework,
-    UpdateFramework,
 )
-from actors.messages.offers import Request
 from frameworks.scheduler import Scheduler
 from transport import PID, Node, Process, Timer, handles
 
@@ -250,7 +228,7 @@ class SchedulerProcess(Process):
     def _deliver_status(self, status: TaskStatus) -> None:
         ok = self._callback("status_update", self, status)
         if ok and self.implicit_acknowledgements and status.uuid and self._running():
-            self.do_acknowledge(status)
+            self._acknowledge(status)
 
     @handles(LostAgent)
     def _on_lost_agent(self, frm: PID, msg: LostAgent) -> None:
@@ -310,9 +288,12 @@ class SchedulerProcess(Process):
             return False
         return True
 
-    # --- the driver's calls (run on this thread) --------------------------------------
+    def _deliver_if_running(self, status: TaskStatus) -> None:
+        if self._running():
+            self._deliver_status(status)
 
     def _send_connected(self, msg: Any) -> bool:
+        """Send ``msg`` to the master if registered; else log and drop it (Mesos)."""
         if not self.connected:
             _log.warning("master disconnected: dropping call", name=type(msg).__name__,
                          framework_id=self.framework_id)
@@ -320,98 +301,13 @@ class SchedulerProcess(Process):
         self.send(self.master, msg)
         return True
 
-    def do_accept(self, offer_ids: Sequence[str], operations: Sequence[Operation],
-                  filters: Filters) -> None:
-        if self.connected:
-            self.send(self.master, AcceptOffers(framework_id=self.framework_id,
-                                                offer_ids=tuple(offer_ids),
-                                                operations=tuple(operations), filters=filters))
-            return
-        # As Mesos: tasks launched while disconnected are lost at once, by the driver.
-        state = (TaskState.TASK_DROPPED
-                 if self.framework_info.has(FrameworkCapability.PARTITION_AWARE)
-                 else TaskState.TASK_LOST)
-        for op in operations:
-            if op.type is not OperationType.LAUNCH or op.launch is None:
-                continue
-            for task in op.launch.task_infos:
-                status = TaskStatus(task_id=task.task_id, state=state,
-                                    message="Master disconnected", source=Source.SOURCE_MASTER,
-                                    reason=Reason.REASON_MASTER_DISCONNECTED,
-                                    agent_id=task.agent_id, timestamp=self.now())
-                # Posted, not called: the scheduler may be inside a callback right now.
-                self._post(self._deliver_if_running, status)
-
-    def _deliver_if_running(self, status: TaskStatus) -> None:
-        if self._running():
-            self._deliver_status(status)
-
-    def do_decline(self, offer_ids: Sequence[str], filters: Filters) -> None:
-        self._send_connected(DeclineOffers(framework_id=self.framework_id,
-                                           offer_ids=tuple(offer_ids), filters=filters))
-
-    def do_kill(self, task_id: str, agent_id: str) -> None:
-        self._send_connected(KillTask(framework_id=self.framework_id, task_id=task_id,
-                                      agent_id=agent_id))
-
-    def do_revive(self, roles: Sequence[str]) -> None:
-        self._send_connected(ReviveOffers(framework_id=self.framework_id, roles=tuple(roles)))
-
-    def do_suppress(self, roles: Sequence[str]) -> None:
-        self._send_connected(SuppressOffers(framework_id=self.framework_id, roles=tuple(roles)))
-
-    def do_acknowledge(self, status: TaskStatus) -> None:
+    def _acknowledge(self, status: TaskStatus) -> None:
         if not status.uuid:
             _log.debug("not acknowledging an update without uuid", task_id=status.task_id)
             return
         self._send_connected(StatusUpdateAcknowledgement(
             agent_id=status.agent_id, framework_id=self.framework_id, task_id=status.task_id,
             uuid=status.uuid))
-
-    def do_message(self, executor_id: str, agent_id: str, data: bytes) -> None:
-        self._send_connected(FrameworkToExecutor(agent_id=agent_id,
-                                                 framework_id=self.framework_id,
-                                                 executor_id=executor_id, data=data))
-
-    def do_reconcile(self, statuses: Sequence[TaskStatus]) -> None:
-        self._send_connected(ReconcileTasks(framework_id=self.framework_id,
-                                            statuses=tuple(statuses)))
-
-    def do_request(self, requests: Sequence[Request]) -> None:
-        self._send_connected(ResourceRequest(framework_id=self.framework_id,
-                                             requests=tuple(requests)))
-
-    def do_update_framework(self, framework_info: FrameworkInfo,
-                            suppressed_roles: Sequence[str]) -> None:
-        info = replace(framework_info, id=self.framework_id,
-                       user=framework_info.user or self.framework_info.user,
-                       hostname=framework_info.hostname or self.framework_info.hostname)
-        self.framework_info = info
-        if self.framework_id:
-            self._send_connected(UpdateFramework(framework_id=self.framework_id,
-                                                 framework_info=info,
-                                                 suppressed_roles=tuple(suppressed_roles)))
-
-    def do_abort(self) -> None:
-        _log.info("aborting framework", framework_id=self.framework_id)
-        self._cancel_retry()
-        if self.connected:
-            self.send(self.master, DeactivateFramework(framework_id=self.framework_id))
-
-    def do_stop(self, failover: bool) -> None:
-        """Leave the master (tearing the framework down unless ``failover``) and end."""
-        if self._stopped:
-            return
-        self._stopped = True
-        self._cancel_retry()
-        if self.connected and not failover:
-            _log.info("tearing down framework", framework_id=self.framework_id)
-            self.send(self.master, UnregisterFramework(framework_id=self.framework_id))
-        self.connected = False
-        if self._linked:
-            self._linked = False
-            self.unlink(self.master)
-        self.actor_ref.stop(block=False)
 
 
 def default_user() -> str:

@@ -36,9 +36,11 @@ from actors.messages import (
     Reason,
     ReconcileTasks,
     RegisterFramework,
+    Request,
     ReregisterFramework,
     RescindResourceOffer,
     ResourceOffers,
+    ResourceRequest,
     ReviveOffers,
     StatusUpdateAcknowledgement,
     SuppressOffers,
@@ -46,6 +48,7 @@ from actors.messages import (
     TaskState,
     TaskStatus,
     UnregisterFramework,
+    UpdateFramework,
 )
 from actors.resources import Resources
 from frameworks.scheduler import Scheduler
@@ -445,6 +448,20 @@ def test_framework_message_both_ways(make_driver: Callable[..., SchedulerDriver]
     [msg] = master.wait_for(FrameworkToExecutor)
     assert msg == FrameworkToExecutor(agent_id="m1-S1", framework_id=FRAMEWORK_ID,
                                       executor_id="e1", data=b"PING")
+
+
+def test_update_framework_and_request_resources(
+        make_driver: Callable[..., SchedulerDriver], master: FakeMaster) -> None:
+    driver = started(make_driver, RecordingScheduler())
+    driver.update_framework(FrameworkInfo(user="", name="renamed", roles=("web",)), ["web"])
+    driver.request_resources([Request(agent_id="m1-S1", resources=Resources.parse("cpus:1"))])
+    [update] = master.wait_for(UpdateFramework)
+    assert update.framework_id == FRAMEWORK_ID and update.suppressed_roles == ("web",)
+    assert update.framework_info is not None
+    assert (update.framework_info.id, update.framework_info.name) == (FRAMEWORK_ID, "renamed")
+    assert update.framework_info.user == "tester"  # unchanged fields keep the driver's values
+    [request] = master.wait_for(ResourceRequest)
+    assert request.requests[0].agent_id == "m1-S1"
 
 
 # --- stop, abort, error ---------------------------------------------------------------
