@@ -36,7 +36,7 @@ class MasterConfig:
     ip: str = "127.0.0.1"
     port: int = 5050
     http_port: int | None = None
-    """``None``: ``port + 100`` (see ``effective_http_port``); 0 picks a free port."""
+    """``None``: ``port + 100`` (a free one when ``port`` is 0); 0 picks a free port."""
     hostname: str = ""
     """Advertised in MasterInfo; ``""``: the ip."""
     work_dir: str = ""
@@ -63,7 +63,9 @@ class MasterConfig:
 
     @property
     def effective_http_port(self) -> int:
-        return self.port + 100 if self.http_port is None else self.http_port
+        if self.http_port is not None:
+            return self.http_port
+        return self.port + 100 if self.port else 0
 
     @property
     def total_ping_timeout(self) -> float:

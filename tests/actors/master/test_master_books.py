@@ -1,0 +1,274 @@
+"""The master's pure decisions over its books: offers, launches, task states, agents.
+
+No actor and no thread: each test calls the functions ``MasterActor`` calls and reads
+the ``Outbox`` they fill.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from actors.master import agents, frameworks, offers, tasks
+from actors.master.books import Books, Outbox
+from actors.master.launch import accept
+from actors.master.reconciliation import reconcile
+from actors.master.tasks import TaskRecord, apply_update
+from actors.messages import (
+    AcceptOffers,
+    AgentInfo,
+    AllocatorAddAgent,
+    AllocatorRecoverResources,
+    AllocatorRemoveAgent,
+    AllocatorRemoveFramework,
+    CommandInfo,
+    DeclineOffers,
+    Filters,
+    FrameworkCapability,
+    FrameworkInfo,
+    FrameworkRegistered,
+    LostAgent,
+    MasterInfo,
+    OffersAllocated,
+    Reason,
+    RegisterAgent,
+    RegisterFramework,
+    RescindResourceOffer,
+    ResourceOffers,
+    RunTask,
+    ShutdownFramework,
+    StatusUpdate,
+    StatusUpdateInfo,
+    TaskInfo,
+    TaskState,
+    TaskStatus,
+    launch,
+)
+from actors.resources import EMPTY, Resources
+from transport import PID
+
+R = Resources.parse
+AGENT = PID("agent", "10.0.0.1", 5051)
+SCHED = PID("scheduler(1)", "10.0.0.9", 4000)
+
+
+class World:
+    def __init__(self) -> None:
+        self.t = 100.0
+        self.books = Books(master_info=MasterInfo(id="M"), now=lambda: self.t)
+
+    def agent(self, resources: str = "cpus:4;mem:4096", pid: PID = AGENT) -> str:
+        out = Outbox()
+        record = agents.register(self.books, pid, RegisterAgent(agent_info=AgentInfo(
+            hostname="h", resources=R(resources))), out, 75.0)
+        return record.id
+
+    def framework(self, pid: PID = SCHED, **info: Any) -> str:
+        out = Outbox()
+        frameworks.register(self.books, pid, RegisterFramework(
+            framework_info=FrameworkInfo(user="u", name="fw", **info)), out)
+        return str(out.messages(FrameworkRegistered)[0].framework_id)
+
+    def offer(self, framework_id: str, agent_id: str, resources: str = "cpus:4;mem:4096",
+              role: str = "*") -> str:
+        out = Outbox()
+        offers.make_offers(self.books, OffersAllocated(
+            framework_id=framework_id, allocation={role: {agent_id: R(resources)}}), out)
+        return out.offers_made[0]
+
+    def launch(self, framework_id: str, offer_id: str, *infos: TaskInfo,
+               refuse: float = 5.0) -> Outbox:
+        out = Outbox()
+        fw = self.books.frameworks.registered[framework_id]
+        accept(self.books, fw, AcceptOffers(framework_id=framework_id, offer_ids=(offer_id,),
+                                            operations=(launch(*infos),),
+                                            filters=Filters(refuse_seconds=refuse)), out)
+        return out
+
+
+def task(agent_id: str, task_id: str = "t1", resources: str = "cpus:1;mem:512") -> TaskInfo:
+    return TaskInfo(name=task_id, task_id=task_id, agent_id=agent_id, resources=R(resources),
+                    command=CommandInfo(value="true"))
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+# -- offers -----------------------------------------------------------------------------
+
+
+def test_one_offer_per_role_and_agent_with_master_made_ids(world: World) -> None:
+    a1, a2 = world.agent(), world.agent(pid=PID("agent", "10.0.0.2", 5051))
+    f = world.framework(roles=("web", "db"),
+                        capabilities=frozenset({FrameworkCapability.MULTI_ROLE}))
+    out = Outbox()
+    offers.make_offers(world.books, OffersAllocated(framework_id=f, allocation={
+        "web": {a1: R("cpus:1"), a2: R("cpus:2")}, "db": {a1: R("mem:64")}}), out)
+    (sent,) = out.messages(ResourceOffers)
+    assert [(o.id, o.role, o.agent_id) for o in sent.offers] == [
+        ("M-O0", "db", a1), ("M-O1", "web", a1), ("M-O2", "web", a2)]
+    assert len(sent.pids) == 3 and out.offers_made == ["M-O0", "M-O1", "M-O2"]
+    assert world.books.offers.offered(framework_id=f) == R("cpus:3;mem:64")
+
+
+def test_an_allocation_for_a_gone_agent_goes_back(world: World) -> None:
+    f = world.framework()
+    out = Outbox()
+    offers.make_offers(world.books, OffersAllocated(framework_id=f,
+                                                    allocation={"*": {"nope": R("cpus:1")}}),
+                       out)
+    assert not out.messages(ResourceOffers)
+    (back,) = out.messages(AllocatorRecoverResources)
+    assert back.agent_id == "nope" and back.refuse_seconds is None
+
+
+def test_decline_recovers_with_the_filter_and_an_offer_is_used_once(world: World) -> None:
+    a, f = world.agent(), world.framework()
+    oid = world.offer(f, a)
+    out = Outbox()
+    fw = world.books.frameworks.registered[f]
+    offers.decline(world.books, fw, DeclineOffers(framework_id=f, offer_ids=(oid, oid),
+                                                  filters=Filters(refuse_seconds=30.0)), out)
+    (back,) = out.messages(AllocatorRecoverResources)
+    assert back.refuse_seconds == 30.0 and back.resources == R("cpus:4;mem:4096")
+    assert oid not in world.books.offers
+
+
+def test_rescind_tells_the_framework_and_recovers_without_filter(world: World) -> None:
+    a, f = world.agent(), world.framework()
+    oid = world.offer(f, a)
+    out = Outbox()
+    offers.rescind(world.books, oid, out)
+    assert out.messages(RescindResourceOffer)[0].offer_id == oid
+    assert out.messages(AllocatorRecoverResources)[0].refuse_seconds is None
+    assert offers.rescind(world.books, oid, Outbox()) is None  # already gone
+
+
+# -- launching --------------------------------------------------------------------------
+
+
+def test_accept_launches_valid_tasks_and_recovers_the_rest_with_the_filter(
+        world: World) -> None:
+    a, f = world.agent(), world.framework()
+    out = world.launch(f, world.offer(f, a), task(a, "t1"), task(a, "t2", "cpus:9"),
+                       refuse=7.0)
+    (run,) = out.messages(RunTask)
+    assert run.task.task_id == "t1" and run.pid == SCHED
+    (error,) = out.messages(StatusUpdate)
+    assert error.update.status.state is TaskState.TASK_ERROR
+    (rest,) = out.messages(AllocatorRecoverResources)
+    assert rest.resources == R("cpus:3;mem:3584") and rest.refuse_seconds == 7.0
+    assert world.books.agents.registered[a].used_resources() == R("cpus:1;mem:512")
+
+
+@pytest.mark.parametrize(("capabilities", "state"), [
+    (frozenset(), TaskState.TASK_LOST),
+    (frozenset({FrameworkCapability.PARTITION_AWARE}), TaskState.TASK_DROPPED),
+])
+def test_invalid_offers_lose_or_drop_every_task(world: World, capabilities: frozenset[Any],
+                                                state: TaskState) -> None:
+    a, f = world.agent(), world.framework(capabilities=capabilities)
+    out = world.launch(f, "M-O77", task(a, "t1"), task(a, "t2"))
+    updates = out.messages(StatusUpdate)
+    assert [u.update.status.state for u in updates] == [state, state]
+    assert all(u.update.status.reason is Reason.REASON_INVALID_OFFERS for u in updates)
+    assert not out.messages(RunTask)
+
+
+# -- task states ------------------------------------------------------------------------
+
+
+def record(state: TaskState = TaskState.TASK_STAGING) -> TaskRecord:
+    return TaskRecord(info=task("a1"), framework_id="f", agent_id="a1", state=state)
+
+
+def info(state: TaskState, latest: TaskState | None = None, uuid: bytes = b"u") -> StatusUpdateInfo:
+    return StatusUpdateInfo(framework_id="f", status=TaskStatus(task_id="t1", state=state),
+                            timestamp=1.0, uuid=uuid, latest_state=latest)
+
+
+def test_latest_state_frees_resources_once_before_the_terminal_update_is_acked() -> None:
+    t = record(TaskState.TASK_RUNNING)
+    assert apply_update(t, info(TaskState.TASK_RUNNING, TaskState.TASK_FINISHED)) == t.resources
+    assert t.state is TaskState.TASK_FINISHED and t.status_update_state is TaskState.TASK_RUNNING
+    assert apply_update(t, info(TaskState.TASK_FINISHED, uuid=b"f")) == EMPTY
+    assert t.used == EMPTY and t.status_update_uuid == b"f"
+
+
+def test_an_illegal_state_change_is_ignored_but_recorded() -> None:
+    t = record(TaskState.TASK_FINISHED)
+    t.freed = True
+    assert apply_update(t, info(TaskState.TASK_RUNNING)) == EMPTY
+    assert t.state is TaskState.TASK_FINISHED and len(t.statuses) == 1
+
+
+def test_a_lost_task_that_comes_back_holds_its_resources_again() -> None:
+    t = record(TaskState.TASK_RUNNING)
+    apply_update(t, info(TaskState.TASK_LOST))
+    assert t.used == EMPTY
+    apply_update(t, info(TaskState.TASK_RUNNING))
+    assert t.state is TaskState.TASK_RUNNING and t.used == t.resources
+
+
+# -- agents and frameworks going away ---------------------------------------------------
+
+
+def test_an_unreachable_agent_loses_its_tasks_and_its_offers(world: World) -> None:
+    a = world.agent()
+    plain = world.framework()
+    aware = world.framework(pid=PID("scheduler(2)", "10.0.0.9", 4000),
+                            capabilities=frozenset({FrameworkCapability.PARTITION_AWARE}))
+    world.launch(plain, world.offer(plain, a, "cpus:2;mem:1024"), task(a, "p"))
+    world.launch(aware, world.offer(aware, a, "cpus:2;mem:1024"), task(a, "q"))
+    oid = world.offer(plain, a, "cpus:1")
+    out = Outbox()
+    agents.remove(world.books, world.books.agents.registered[a], out, "unreachable")
+    states = {u.update.status.task_id: u.update.status.state
+              for u in out.messages(StatusUpdate)}
+    assert states == {"p": TaskState.TASK_LOST, "q": TaskState.TASK_UNREACHABLE}
+    assert len(out.messages(LostAgent)) == 2
+    assert out.messages(RescindResourceOffer)[0].offer_id == oid
+    assert out.messages(AllocatorRemoveAgent)[0].agent_id == a
+    assert a in world.books.agents.unreachable and a not in world.books.agents.registered
+    assert "p" in world.books.frameworks.registered[plain].unreachable_tasks
+    # Reconciliation still knows those tasks.
+    answer = reconcile(world.books, world.books.frameworks.registered[aware], ())
+    assert [u.update.status.state for u in answer] == [TaskState.TASK_UNREACHABLE]
+
+
+def test_teardown_shuts_the_framework_down_everywhere(world: World) -> None:
+    a, f = world.agent(), world.framework()
+    world.launch(f, world.offer(f, a, "cpus:2;mem:1024"), task(a, "t1"))
+    out = Outbox()
+    frameworks.remove(world.books, world.books.frameworks.registered[f], out)
+    assert out.messages(ShutdownFramework)[0].framework_id == f
+    assert out.messages(AllocatorRemoveFramework)
+    assert f not in world.books.frameworks.registered
+    assert not world.books.agents.registered[a].tasks
+    done = world.books.frameworks.completed[0].completed_tasks[0]
+    assert done.state is TaskState.TASK_KILLED
+
+
+def test_a_registration_retry_gets_the_same_framework_id(world: World) -> None:
+    f = world.framework()
+    assert world.framework() == f and len(world.books.frameworks.registered) == 1
+
+
+def test_a_reregistering_agent_brings_its_tasks_back(world: World) -> None:
+    from actors.messages import ReregisterAgent, Task
+
+    info = FrameworkInfo(user="u", name="fw", id="OLD-0000")
+    reported = Task(name="t", task_id="t", framework_id="OLD-0000", agent_id="OLD-S3",
+                    state=TaskState.TASK_RUNNING, resources=R("cpus:1"))
+    out = Outbox()
+    agents.reregister(world.books, AGENT, ReregisterAgent(
+        agent_info=AgentInfo(hostname="h", id="OLD-S3", resources=R("cpus:4")),
+        tasks=(reported,), frameworks=(info,)), out, 75.0)
+    (added,) = out.messages(AllocatorAddAgent)
+    assert added.used_by_framework == {"OLD-0000": {"*": R("cpus:1")}}
+    framework = world.books.frameworks.registered["OLD-0000"]
+    assert not framework.connected and framework.tasks["t"].state is TaskState.TASK_RUNNING
+    assert tasks.scheduler_of(world.books, SCHED, "OLD-0000", "test") is None
