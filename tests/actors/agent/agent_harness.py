@@ -192,3 +192,13 @@ def executor_pids(agent: AgentActor, count: int = 1) -> list[int]:
 def send(cluster: Cluster, agent: AgentActor, msg: Any) -> None:
     """Deliver ``msg`` to the agent as if the master sent it."""
     cluster.master_node.send(cluster.master.pid, agent.pid, msg)
+
+
+def eventually(check: Callable[[], bool], timeout: float = WAIT) -> bool:
+    """Poll ``check`` until it holds (True) or ``timeout`` passes (False)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
