@@ -125,7 +125,9 @@ def register(books: Books, frm: PID, msg: RegisterAgent, out: Outbox,
     """A new agent joins; a retry from the same agent gets the same id."""
     existing = books.agents.by_pid(frm)
     if existing is not None and existing.info.hostname == msg.agent_info.hostname:
-        existing.connected = True
+        if not existing.connected:
+            existing.connected = True
+            out.tell_allocator(AllocatorActivateAgent(agent_id=existing.id))
         out.send(frm, AgentRegistered(agent_id=existing.id,
                                       connection=_connection(total_ping_timeout)))
         return existing

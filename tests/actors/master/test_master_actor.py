@@ -358,3 +358,55 @@ def test_state_endpoint_shows_agents_frameworks_and_tasks(cluster: Cluster) -> N
 
 
 WAIT_HTTP = 20.0
+
+
+def test_a_framework_removed_after_its_failover_timeout_cannot_come_back(
+        cluster: Cluster) -> None:
+    from actors.messages import FrameworkInfo, ReregisterFramework
+
+    fw = cluster.framework()
+    fw.ref.stop()
+    cluster.settle()
+    cluster.advance(0.0)
+    again = cluster.framework(register=False)
+    again.tell(ReregisterFramework(framework_info=FrameworkInfo(user="alice", name="fw",
+                                                                id=fw.id)))
+    assert "removed" in again.expect(FrameworkError).message
+
+
+def test_a_disconnected_agent_is_not_offered_until_it_reregisters(cluster: Cluster) -> None:
+    from conftest import FakeAgent
+
+    from actors.messages import AgentInfo, AgentReregistered, ReregisterAgent, Task
+
+    agent = cluster.agent(resources="cpus:2;mem:1024")
+    fw = cluster.framework()
+    run(cluster, fw, agent, resources="cpus:1;mem:512")
+    fw.tell(ReviveOffers(framework_id=fw.id))  # the leftover comes back at once
+    leftover = offer_of(fw)
+    agent.ref.stop()  # its connection breaks: the master rescinds its offers
+    assert fw.expect(RescindResourceOffer).offer_id == leftover.id
+    cluster.advance(1.0)
+    assert fw.nothing(ResourceOffers)
+    back = Peer(cluster, cluster.node.spawn(FakeAgent, agent.pid.name))
+    back.tell(ReregisterAgent(
+        agent_info=AgentInfo(hostname="host1", id=agent.id, resources=R("cpus:2;mem:1024")),
+        tasks=(Task(name="t1", task_id="t1", framework_id=fw.id, agent_id=agent.id,
+                    state=TaskState.TASK_RUNNING, resources=R("cpus:1;mem:512")),)))
+    rereg = back.expect(AgentReregistered)
+    assert rereg.agent_id == agent.id
+    (reconciliation,) = rereg.reconciliations
+    assert [s.task_id for s in reconciliation.statuses] == ["t1"]
+    cluster.advance(1.0)
+    assert offer_of(fw).resources == R("cpus:1;mem:512")
+
+
+def test_tasks_endpoint_lists_tasks(cluster: Cluster) -> None:
+    agent = cluster.agent()
+    fw = cluster.framework()
+    run(cluster, fw, agent)
+    url = f"http://127.0.0.1:{cluster.node.http_port}/master/tasks?framework_id={fw.id}"
+    with urllib.request.urlopen(url, timeout=WAIT_HTTP) as resp:
+        listed = json.load(resp)["tasks"]
+    assert [(t["id"], t["state"], t["agent_id"]) for t in listed] == [
+        ("t1", "TASK_STAGING", agent.id)]

@@ -272,3 +272,28 @@ def test_a_reregistering_agent_brings_its_tasks_back(world: World) -> None:
     framework = world.books.frameworks.registered["OLD-0000"]
     assert not framework.connected and framework.tasks["t"].state is TaskState.TASK_RUNNING
     assert tasks.scheduler_of(world.books, SCHED, "OLD-0000", "test") is None
+
+
+def test_a_task_group_launches_whole_or_not_at_all(world: World) -> None:
+    from actors.messages import ExecutorInfo, ExecutorType, RunTaskGroup, launch_group
+
+    a, f = world.agent(), world.framework()
+    executor = ExecutorInfo(executor_id="g", type=ExecutorType.DEFAULT,
+                            resources=R("cpus:0.1;mem:32"))
+    fw = world.books.frameworks.registered[f]
+    out = Outbox()
+    accept(world.books, fw, AcceptOffers(framework_id=f, offer_ids=(world.offer(f, a),),
+                                         operations=(launch_group(
+                                             executor, task(a, "x"), task(a, "y")),)), out)
+    (group,) = out.messages(RunTaskGroup)
+    assert [t.task_id for t in group.task_group.tasks] == ["x", "y"]
+    assert group.executor_info.framework_id == f and group.launch_executor
+    out = Outbox()
+    accept(world.books, fw, AcceptOffers(framework_id=f, offer_ids=(world.offer(f, a),),
+                                         operations=(launch_group(
+                                             executor, task(a, "z"), task(a, "x")),)), out)
+    assert not out.messages(RunTaskGroup)
+    errors = out.messages(StatusUpdate)
+    assert [(u.update.status.task_id, u.update.status.reason) for u in errors] == [
+        ("z", Reason.REASON_TASK_GROUP_INVALID), ("x", Reason.REASON_TASK_GROUP_INVALID)]
+    assert "z" not in fw.tasks
