@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING
 import structlog
 
 from actors.messages.framework import DeclineOffers, RescindResourceOffer, ResourceOffers
+from actors.messages.info import URL, Address
 from actors.messages.internal import AllocatorRecoverResources, OffersAllocated
 from actors.messages.offers import Offer
 from actors.resources import EMPTY, Resources
 
 if TYPE_CHECKING:
+    from actors.master.agents import AgentRecord
     from actors.master.books import Books, Outbox
     from actors.master.frameworks import FrameworkRecord
 
@@ -99,6 +101,15 @@ def _recover(offer: Offer, out: Outbox, refuse_seconds: float | None = None) -> 
         refuse_seconds=refuse_seconds, role=offer.role or None))
 
 
+def _agent_url(agent: AgentRecord) -> URL | None:
+    """The agent's HTTP endpoint, as Mesos puts it in offers (``http://ip:port/agent``)."""
+    if not agent.info.http_port:
+        return None
+    return URL(scheme="http", address=Address(port=agent.info.http_port,
+                                              hostname=agent.info.hostname, ip=agent.pid.host),
+               path=f"/{agent.pid.name}")
+
+
 def make_offers(books: Books, msg: OffersAllocated, out: Outbox) -> None:
     """Allocator -> master: one offer per (role, agent); what cannot be offered goes back."""
     framework = books.frameworks.get(msg.framework_id)
@@ -120,7 +131,7 @@ def make_offers(books: Books, msg: OffersAllocated, out: Outbox) -> None:
                 hostname=agent.info.hostname, resources=resources,
                 attributes=agent.info.attributes,
                 executor_ids=tuple(sorted(framework.executors.get(agent_id, {}))),
-                role=role, domain=agent.info.domain)
+                role=role, url=_agent_url(agent), domain=agent.info.domain)
             books.offers.add(offer)
             offers.append(offer)
             pids.append(agent.pid)

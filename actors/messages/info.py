@@ -271,6 +271,8 @@ class AgentInfo:
     id: str = ""
     checkpoint: bool = False
     domain: DomainInfo | None = None
+    http_port: int | None = None
+    """The agent's HTTP port, when it serves HTTP (the master puts it in ``Offer.url``)."""
 
 
 @record

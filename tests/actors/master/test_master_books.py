@@ -297,3 +297,17 @@ def test_a_task_group_launches_whole_or_not_at_all(world: World) -> None:
     assert [(u.update.status.task_id, u.update.status.reason) for u in errors] == [
         ("z", Reason.REASON_TASK_GROUP_INVALID), ("x", Reason.REASON_TASK_GROUP_INVALID)]
     assert "z" not in fw.tasks
+
+
+def test_an_offer_carries_the_agent_http_endpoint_when_known(world: World) -> None:
+    out = Outbox()
+    record = agents.register(world.books, AGENT, RegisterAgent(agent_info=AgentInfo(
+        hostname="h", resources=R("cpus:1"), http_port=5151)), out, 75.0)
+    f = world.framework()
+    offer = world.books.offers.get(world.offer(f, record.id, "cpus:1"))
+    assert offer is not None and offer.url is not None
+    assert (offer.url.address.ip, offer.url.address.port, offer.url.path) == (
+        "10.0.0.1", 5151, "/agent")
+    plain = world.agent(pid=PID("agent", "10.0.0.2", 5051))
+    no_url = world.books.offers.get(world.offer(f, plain, "cpus:1"))
+    assert no_url is not None and no_url.url is None
