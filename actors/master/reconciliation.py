@@ -5,9 +5,10 @@ Mesos' docs/reconciliation.md recommends); ``KillTask`` of a task the master doe
 hold is answered the same way. Every answer is a master-made ``StatusUpdate`` with
 ``reason=REASON_RECONCILIATION``, source MASTER and an empty uuid (nothing to ack):
 
-- implicit (no statuses): the latest state of every task the master holds for the
-  framework (live ones, terminal ones not yet acknowledged, and those of unreachable
-  agents);
+- implicit (no statuses): the state of every task the master holds for the framework
+  (live ones, terminal ones not yet acknowledged, and those of unreachable agents) --
+  the state of the update being delivered to the scheduler, as Mesos answers, so a
+  reconciliation never runs ahead of the reliable updates;
 - explicit: for each task asked about, its latest state if known; else, by what the
   master knows of the agent named: registered -> TASK_GONE (TASK_LOST unless
   PARTITION_AWARE), unreachable -> TASK_UNREACHABLE (TASK_LOST), otherwise
@@ -37,11 +38,17 @@ _R = Reason.REASON_RECONCILIATION
 
 def _latest(books: Books, framework: FrameworkRecord, task: TaskRecord) -> StatusUpdate:
     unreachable = books.agents.unreachable.get(task.agent_id)
-    return master_update(framework.id, task.task_id, task.state, _R,
+    # The state of the update being delivered, not a newer one the scheduler has not
+    # seen yet: reconciliation never jumps ahead of the reliable updates (Mesos).
+    # Tasks of a removed agent answer with the state the master gave them.
+    state = task.state
+    if task.task_id not in framework.unreachable_tasks and task.status_update_state:
+        state = task.status_update_state
+    return master_update(framework.id, task.task_id, state, _R,
                          "Reconciliation: latest task state", books.now(),
                          agent_id=task.agent_id, executor_id=task.executor_id,
                          unreachable_time=unreachable
-                         if task.state is TaskState.TASK_UNREACHABLE else None)
+                         if state is TaskState.TASK_UNREACHABLE else None)
 
 
 def reconcile_implicit(books: Books, framework: FrameworkRecord) -> list[StatusUpdate]:

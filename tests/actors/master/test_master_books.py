@@ -311,3 +311,17 @@ def test_an_offer_carries_the_agent_http_endpoint_when_known(world: World) -> No
     plain = world.agent(pid=PID("agent", "10.0.0.2", 5051))
     no_url = world.books.offers.get(world.offer(f, plain, "cpus:1"))
     assert no_url is not None and no_url.url is None
+
+
+def test_reconciliation_answers_the_state_being_delivered_not_a_newer_one(
+        world: World) -> None:
+    a, f = world.agent(), world.framework()
+    world.launch(f, world.offer(f, a), task(a, "t1"))
+    fw = world.books.frameworks.registered[f]
+    apply_update(fw.tasks["t1"], info(TaskState.TASK_RUNNING, TaskState.TASK_FINISHED))
+    (answer,) = reconcile(world.books, fw, ())
+    assert answer.update.status.state is TaskState.TASK_RUNNING
+    assert answer.update.status.reason is Reason.REASON_RECONCILIATION
+    (explicit,) = reconcile(world.books, fw, (TaskStatus(task_id="t1",
+                                                         state=TaskState.TASK_STAGING),))
+    assert explicit.update.status.state is TaskState.TASK_RUNNING
