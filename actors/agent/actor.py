@@ -15,11 +15,13 @@ executor exits as posted calls: live tasks are failed, the master told.
 
 Decisions live elsewhere: ``status_updates`` (delivery), ``executors`` / ``tasks``
 (records and what an exited executor's tasks become), ``launcher`` / ``warm``
-(processes), ``sandbox``, ``detect``, ``state`` (``/agent/state``; ``/agent/health``).
+(processes), ``sandbox``, ``detect``, ``state`` (``/agent/state``, ``/agent/files/read``;
+``/agent/health`` too).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 from collections import deque
@@ -32,7 +34,7 @@ from actors.agent.detect import detect_resources
 from actors.agent.executors import FrameworkRecord
 from actors.agent.launcher import ExecutorLauncher, Launcher
 from actors.agent.running import ExecutorManager
-from actors.agent.state import render_state
+from actors.agent.state import read_file, render_state
 from actors.agent.status_updates import StatusUpdateManager
 from actors.agent.warm import WarmLauncher
 from actors.messages import (
@@ -74,7 +76,7 @@ class AgentActor(ExecutorManager):
         self.config = config
         self.master = config.master
         self.info = AgentInfo(
-            hostname=config.hostname or config.ip, port=node.port,
+            hostname=config.hostname or config.ip, port=node.port, http_port=node.http_port,
             resources=detect_resources(config.work_dir, config.resources),
             attributes=config.parsed_attributes, checkpoint=config.checkpoint)
         self.agent_id = ""
@@ -102,6 +104,8 @@ class AgentActor(ExecutorManager):
             self.node.http_delegate = self.pid.name
         self.route("/state", self._state_route)
         self.route("/health", lambda request: HttpResponse.text("", 200))
+        self.route("/files/read",
+                   lambda request: read_file(self.config.work_dir, request.query))
         self.launcher.start(lambda pid, status: self._post(self._process_exited, pid, status))
         self._start_registration()
 
@@ -185,10 +189,7 @@ class AgentActor(ExecutorManager):
         self.registered = True
         self.master = master
         self.agent_id = agent_id
-        self.info = AgentInfo(hostname=self.info.hostname, port=self.info.port,
-                              resources=self.info.resources,
-                              attributes=self.info.attributes, id=agent_id,
-                              checkpoint=self.info.checkpoint, domain=self.info.domain)
+        self.info = dataclasses.replace(self.info, id=agent_id)
         if self._registering is not None:
             self._registering.cancel()
             self._registering = None
