@@ -325,3 +325,22 @@ def test_reconciliation_answers_the_state_being_delivered_not_a_newer_one(
     (explicit,) = reconcile(world.books, fw, (TaskStatus(task_id="t1",
                                                          state=TaskState.TASK_STAGING),))
     assert explicit.update.status.state is TaskState.TASK_RUNNING
+
+
+def test_update_framework_changes_roles_and_refuses_a_new_user(world: World) -> None:
+    from actors.messages import AllocatorUpdateFramework, FrameworkError, UpdateFramework
+
+    a = world.agent()
+    f = world.framework(roles=("web",))
+    oid = world.offer(f, a, "cpus:1", role="web")
+    fw = world.books.frameworks.registered[f]
+    out = Outbox()
+    frameworks.update(world.books, fw, UpdateFramework(framework_id=f, framework_info=FrameworkInfo(
+        user="u", name="fw2", roles=("db",))), out)
+    (sent,) = out.messages(AllocatorUpdateFramework)
+    assert sent.roles == ("db",) and fw.info.name == "fw2" and fw.info.id == f
+    assert out.messages(RescindResourceOffer)[0].offer_id == oid  # its role is gone
+    out = Outbox()
+    frameworks.update(world.books, fw, UpdateFramework(framework_id=f, framework_info=FrameworkInfo(
+        user="root", name="fw2", roles=("db",))), out)
+    assert "fixed" in out.messages(FrameworkError)[0].message and fw.info.user == "u"
