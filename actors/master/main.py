@@ -48,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         master_pid = node.pid("master")
         node.spawn(AllocatorActor, master_pid,
                    AllocatorConfig(allocation_interval=config.allocation_interval))
-        node.spawn(MasterActor, config)
+        master = node.spawn(MasterActor, config)
+        master.proxy().pid.get(timeout=30)  # started: its HTTP routes are installed
         print(f"meseta-master: {master_pid} http://{config.ip}:{node.http_port}", flush=True)
         while not stop.wait(1.0):
             pass
