@@ -6,7 +6,7 @@ import json
 import urllib.request
 
 import pytest
-from conftest import Cluster, Peer, offer_of
+from master_harness import Cluster, Peer, offer_of
 
 from actors.master.config import MasterConfig
 from actors.messages import (
@@ -375,7 +375,7 @@ def test_a_framework_removed_after_its_failover_timeout_cannot_come_back(
 
 
 def test_a_disconnected_agent_is_not_offered_until_it_reregisters(cluster: Cluster) -> None:
-    from conftest import FakeAgent
+    from master_harness import FakeAgent
 
     from actors.messages import AgentInfo, AgentReregistered, ReregisterAgent, Task
 
