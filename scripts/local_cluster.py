@@ -94,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     bin_dir = os.path.dirname(sys.executable)
     env_trace = ["--trace"] if args.trace else []
     cluster = Cluster(work_dir)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C and SIGTERM both stop the cluster (SIGINT may arrive ignored from a shell job)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         master_line = cluster.start("master", [
             os.path.join(bin_dir, "meseta-master"), "--ip=127.0.0.1", f"--port={args.port}",
