@@ -6,11 +6,13 @@ import json
 import urllib.request
 
 import pytest
-from master_harness import Cluster, Peer, offer_of
+from master_harness import Cluster, FakeAgent, Peer, offer_of
 
 from actors.master.config import MasterConfig
 from actors.messages import (
     AcceptOffers,
+    AgentInfo,
+    AgentReregistered,
     CommandInfo,
     DeclineOffers,
     ExecutorInfo,
@@ -18,12 +20,16 @@ from actors.messages import (
     Filters,
     FrameworkCapability,
     FrameworkError,
+    FrameworkInfo,
+    FrameworkReregistered,
     FrameworkToExecutor,
     KillTask,
     LaunchTasks,
     LostAgent,
     Reason,
     ReconcileTasks,
+    ReregisterAgent,
+    ReregisterFramework,
     RescindResourceOffer,
     ResourceOffers,
     ReviveOffers,
@@ -34,6 +40,7 @@ from actors.messages import (
     StatusUpdateAcknowledgement,
     StatusUpdateInfo,
     SuppressOffers,
+    Task,
     TaskInfo,
     TaskState,
     TaskStatus,
@@ -311,8 +318,6 @@ def test_a_scheduler_that_goes_away_is_removed_after_its_failover_timeout(
 
 
 def test_a_second_scheduler_takes_over_and_the_first_gets_an_error(cluster: Cluster) -> None:
-    from actors.messages import FrameworkInfo, FrameworkReregistered, ReregisterFramework
-
     fw = cluster.framework(failover_timeout=60.0)
     second = cluster.framework(register=False)
     second.tell(ReregisterFramework(framework_info=FrameworkInfo(
@@ -362,8 +367,6 @@ WAIT_HTTP = 20.0
 
 def test_a_framework_removed_after_its_failover_timeout_cannot_come_back(
         cluster: Cluster) -> None:
-    from actors.messages import FrameworkInfo, ReregisterFramework
-
     fw = cluster.framework()
     fw.ref.stop()
     cluster.settle()
@@ -375,10 +378,6 @@ def test_a_framework_removed_after_its_failover_timeout_cannot_come_back(
 
 
 def test_a_disconnected_agent_is_not_offered_until_it_reregisters(cluster: Cluster) -> None:
-    from master_harness import FakeAgent
-
-    from actors.messages import AgentInfo, AgentReregistered, ReregisterAgent, Task
-
     agent = cluster.agent(resources="cpus:2;mem:1024")
     fw = cluster.framework()
     run(cluster, fw, agent, resources="cpus:1;mem:512")

@@ -22,10 +22,14 @@ from actors.messages import (
     AllocatorRecoverResources,
     AllocatorRemoveAgent,
     AllocatorRemoveFramework,
+    AllocatorUpdateFramework,
     CommandInfo,
     DeclineOffers,
+    ExecutorInfo,
+    ExecutorType,
     Filters,
     FrameworkCapability,
+    FrameworkError,
     FrameworkInfo,
     FrameworkRegistered,
     LostAgent,
@@ -34,16 +38,21 @@ from actors.messages import (
     Reason,
     RegisterAgent,
     RegisterFramework,
+    ReregisterAgent,
     RescindResourceOffer,
     ResourceOffers,
     RunTask,
+    RunTaskGroup,
     ShutdownFramework,
     StatusUpdate,
     StatusUpdateInfo,
+    Task,
     TaskInfo,
     TaskState,
     TaskStatus,
+    UpdateFramework,
     launch,
+    launch_group,
 )
 from actors.resources import EMPTY, Resources
 from transport import PID
@@ -258,8 +267,6 @@ def test_a_registration_retry_gets_the_same_framework_id(world: World) -> None:
 
 
 def test_a_reregistering_agent_brings_its_tasks_back(world: World) -> None:
-    from actors.messages import ReregisterAgent, Task
-
     info = FrameworkInfo(user="u", name="fw", id="OLD-0000")
     reported = Task(name="t", task_id="t", framework_id="OLD-0000", agent_id="OLD-S3",
                     state=TaskState.TASK_RUNNING, resources=R("cpus:1"))
@@ -275,8 +282,6 @@ def test_a_reregistering_agent_brings_its_tasks_back(world: World) -> None:
 
 
 def test_a_task_group_launches_whole_or_not_at_all(world: World) -> None:
-    from actors.messages import ExecutorInfo, ExecutorType, RunTaskGroup, launch_group
-
     a, f = world.agent(), world.framework()
     executor = ExecutorInfo(executor_id="g", type=ExecutorType.DEFAULT,
                             resources=R("cpus:0.1;mem:32"))
@@ -328,8 +333,6 @@ def test_reconciliation_answers_the_state_being_delivered_not_a_newer_one(
 
 
 def test_update_framework_changes_roles_and_refuses_a_new_user(world: World) -> None:
-    from actors.messages import AllocatorUpdateFramework, FrameworkError, UpdateFramework
-
     a = world.agent()
     f = world.framework(roles=("web",))
     oid = world.offer(f, a, "cpus:1", role="web")
