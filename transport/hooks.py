@@ -81,6 +81,7 @@ class Hooks:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._thread_local = threading.local()
         self.rules: tuple[Rule, ...] = ()
 
     def drop(
@@ -105,7 +106,11 @@ class Hooks:
         direction: Direction = "in",
         where: Callable[[Any], bool] | None = None,
     ) -> Future[tuple[PID, PID, Any]]:
-        """A Future of the first matching ``(frm, to, msg)``; the message is still delivered."""
+        """A Future of the first matching ``(frm, to, msg)``; the message is still delivered.
+
+        For inbound messages the Future resolves once the message is in the recipient's
+        inbox, so anything a test then asks of the recipient is handled after it.
+        """
         future: Future[tuple[PID, PID, Any]] = Future()
         self._add(Rule("expect", msg_type, frm, to, direction, 1, future=future, predicate=where))
         return future
@@ -145,12 +150,35 @@ class Hooks:
             elif rule.kind == "capture":
                 rule.seen.append((frm, to, msg))
             elif rule.future is not None and not rule.future.done():
-                rule.future.set_result((frm, to, msg))
+                if direction == "in":  # resolved once the message sits in the inbox
+                    self._unsettled().append((rule.future, (frm, to, msg)))
+                else:
+                    rule.future.set_result((frm, to, msg))
             if rule.count is not None and rule.hits >= rule.count:
                 self._remove(rule)
             if not deliver:
                 break
         return deliver
+
+    def settle(self) -> None:
+        """Resolve this thread's ``expect`` futures of messages just handed to their inbox.
+
+        The node calls it right after delivery, so whatever a test asks the recipient
+        after the future resolves (a proxy call, an ``ask``) queues behind the message.
+        """
+        pending = getattr(self._thread_local, "unsettled", None)
+        if not pending:
+            return
+        for future, value in pending:
+            if not future.done():
+                future.set_result(value)
+        pending.clear()
+
+    def _unsettled(self) -> list[tuple[Future[tuple[PID, PID, Any]], tuple[PID, PID, Any]]]:
+        pending = getattr(self._thread_local, "unsettled", None)
+        if pending is None:
+            pending = self._thread_local.unsettled = []
+        return pending
 
     def _add(self, rule: Rule) -> Rule:
         rule._owner = self

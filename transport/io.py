@@ -233,6 +233,7 @@ class IOThread(threading.Thread):
                 proc.actor_ref.tell(items)
             except pykka.ActorDeadError:
                 self._drop("dead_process", len(items), to=proc.pid.name)
+        self.node.hooks.settle()
 
     def _accept(self, frame: bytes, batches: dict[Any, list[Any]]) -> None:
         node = self.node

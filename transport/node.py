@@ -224,6 +224,7 @@ class Node:
             proc.actor_ref.tell([(frm, msg, ctx)])
         except pykka.ActorDeadError:
             self.stats["dropped/dead_process"] += 1
+        self.hooks.settle()
 
     # --- links ------------------------------------------------------------------------
 

@@ -133,8 +133,9 @@ class Cluster:
         settings.update(overrides)
         ref = node.spawn(AgentActor, AgentConfig(**settings))
         if wait_registered:
-            registered.result(WAIT)
-            assert ref.proxy().registered.get(timeout=WAIT)  # handled, not just arrived
+            registered.result(WAIT)  # arrived at the node: the actor may not have handled it
+            proxy = ref.proxy()
+            assert eventually(lambda: bool(proxy.registered.get(timeout=WAIT)))
         agent = node.processes["agent"]
         assert isinstance(agent, AgentActor)
         self.agents.append(agent)
