@@ -515,24 +515,28 @@ def test_a_taken_zeromq_port_is_a_bind_error_that_leaks_no_descriptor(node: Node
 
 
 def test_a_taken_http_port_is_a_bind_error_that_leaves_nothing_bound() -> None:
+    before = set(threading.enumerate())  # other tests' leftovers are not this test's business
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
         other = Node("127.0.0.1", 0, http_port=blocker.getsockname()[1])
         with pytest.raises(BindError):
             other.start()
-    alive = [t.name for t in threading.enumerate() if t.name.startswith("meseta-")]
+    alive = [t.name for t in threading.enumerate()
+             if t.name.startswith("meseta-") and t not in before]
     assert alive == []
 
 
 def test_a_stopped_node_leaves_no_threads_and_closes_its_event_loop(
     make_node: Callable[..., Node],
 ) -> None:
+    before = set(threading.enumerate())
     node = make_node(http_port=0)
     node.spawn(Worker, name="worker")
     http_server = node._http
     assert http_server is not None
     node.stop()
-    assert [t.name for t in threading.enumerate() if t.name.startswith("meseta-")] == []
+    assert [t.name for t in threading.enumerate()
+            if t.name.startswith("meseta-") and t not in before] == []
     assert http_server._loop.is_closed()
     node.stop()  # a second stop is harmless
