@@ -25,8 +25,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-__all__ = ["Bytes", "Duration", "FlagError", "Flags", "parse_bool", "parse_bytes",
-           "parse_duration"]
+__all__ = [
+    "Bytes",
+    "Duration",
+    "FlagError",
+    "Flags",
+    "at_least",
+    "not_negative",
+    "one_of",
+    "parse_bool",
+    "parse_bytes",
+    "parse_duration",
+    "port_number",
+    "positive",
+]
 
 
 class Duration(float):
@@ -71,6 +83,33 @@ def parse_bool(text: str) -> bool:
     if lowered in ("false", "0", "no", "off"):
         return False
     raise FlagError(f"{text!r} is not a boolean (true or false)")
+
+
+# --- validators for ``Flags.add(check=...)``: each returns None or what is wrong ----------
+
+
+def port_number(value: int) -> str | None:
+    return None if 0 <= value <= 65535 else "a port is between 0 and 65535"
+
+
+def positive(value: float) -> str | None:
+    return None if value > 0 else "must be positive"
+
+
+def not_negative(value: float) -> str | None:
+    return None if value >= 0 else "must not be negative"
+
+
+def at_least(minimum: float) -> Callable[[float], str | None]:
+    def check(value: float) -> str | None:
+        return None if value >= minimum else f"must be at least {minimum:g}"
+    return check
+
+
+def one_of(*choices: str) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}"
+    return check
 
 
 def _converter(kind: type) -> Callable[[str], Any]:

@@ -9,13 +9,20 @@ build an ``AgentConfig`` directly. Flag names and defaults are Mesos' agent flag
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from actors.messages.info import Attribute, parse_attributes
 from actors.resources import Resources
-from transport.flags import Duration, FlagError, Flags
+from transport.flags import (
+    Duration,
+    FlagError,
+    Flags,
+    not_negative,
+    one_of,
+    port_number,
+    positive,
+)
 from transport.pid import PID
 
 __all__ = [
@@ -141,22 +148,8 @@ def _attributes(text: str) -> str:
     return text
 
 
-def _port(value: int) -> str | None:
-    return None if 0 <= value <= 65535 else "a port is between 0 and 65535"
 
 
-def _positive(value: float) -> str | None:
-    return None if value > 0 else "must be positive"
-
-
-def _not_negative(value: float) -> str | None:
-    return None if value >= 0 else "must not be negative"
-
-
-def _one_of(*choices: str) -> Callable[[str], str | None]:
-    def check(value: str) -> str | None:
-        return None if value in choices else f"must be one of {', '.join(choices)}"
-    return check
 
 
 def flags() -> Flags:
@@ -164,9 +157,9 @@ def flags() -> Flags:
     f = Flags("meseta-agent", "Run a Meseta agent: it offers this machine's resources to "
               "the master and runs the executors of frameworks' tasks.")
     f.add("ip", str, "127.0.0.1", "IP address to listen on")
-    f.add("port", int, 5051, "port of the agent's ZeroMQ endpoint", check=_port)
+    f.add("port", int, 5051, "port of the agent's ZeroMQ endpoint", check=port_number)
     f.add("http_port", int, None, "HTTP port (default: --port + 100; 0 picks a free one)",
-          check=_port)
+          check=port_number)
     f.add("master", master_pid, None, "the master, as HOST:PORT (required)")
     f.add("work_dir", str, "/tmp/meseta", "where sandboxes are created")
     f.add("resources", _resources, None,
@@ -176,20 +169,20 @@ def flags() -> Flags:
     f.add("hostname", str, "", "hostname advertised to the master (default: --ip)")
     f.add("executor_registration_timeout", Duration,
           Duration(DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT),
-          "time an executor has to register before it is killed", check=_positive)
+          "time an executor has to register before it is killed", check=positive)
     f.add("executor_shutdown_grace_period", Duration,
           Duration(DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD),
-          "time between asking an executor to shut down and killing it", check=_not_negative)
+          "time between asking an executor to shut down and killing it", check=not_negative)
     f.add("registration_backoff_factor", Duration,
           Duration(DEFAULT_REGISTRATION_BACKOFF_FACTOR),
           "first registration retry after a random delay up to this, doubling to 1mins",
-          check=_not_negative)
+          check=not_negative)
     f.add("launcher", str, "warm", "warm (fork executors from a warm helper) or subprocess",
-          check=_one_of("warm", "subprocess"))
+          check=one_of("warm", "subprocess"))
     f.add("trace", bool, False, "log every message sent and received")
     f.add("log_level", str, "info", "debug, info, warning or error",
-          check=_one_of("debug", "info", "warning", "error"))
-    f.add("log_format", str, "console", "console or json", check=_one_of("console", "json"))
+          check=one_of("debug", "info", "warning", "error"))
+    f.add("log_format", str, "console", "console or json", check=one_of("console", "json"))
     return f
 
 

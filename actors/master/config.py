@@ -9,10 +9,9 @@ flags (``src/master/flags.cpp``); every flag has its ``MESETA_<NAME>`` fallback.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from transport.flags import Duration, Flags
+from transport.flags import Duration, Flags, at_least, one_of, port_number, positive
 
 __all__ = [
     "DEFAULT_AGENT_PING_TIMEOUT",
@@ -73,12 +72,6 @@ class MasterConfig:
         return self.agent_ping_timeout * self.max_agent_ping_timeouts
 
 
-def _port(value: int) -> str | None:
-    return None if 0 <= value <= 65535 else "a port is between 0 and 65535"
-
-
-def _positive(value: float) -> str | None:
-    return None if value > 0 else "must be positive"
 
 
 def _ping_timeout(value: float) -> str | None:
@@ -86,14 +79,6 @@ def _ping_timeout(value: float) -> str | None:
     return None if 0 < value <= 900 else "must be more than 0 and at most 15mins"
 
 
-def _at_least_one(value: int) -> str | None:
-    return None if value >= 1 else "must be at least 1"
-
-
-def _one_of(*choices: str) -> Callable[[str], str | None]:
-    def check(value: str) -> str | None:
-        return None if value in choices else f"must be one of {', '.join(choices)}"
-    return check
 
 
 def flags() -> Flags:
@@ -101,21 +86,21 @@ def flags() -> Flags:
     f = Flags("meseta-master", "Run a Meseta master: it collects agents' resources and "
               "offers them to frameworks.")
     f.add("ip", str, "127.0.0.1", "IP address to listen on")
-    f.add("port", int, 5050, "port of the master's ZeroMQ endpoint", check=_port)
+    f.add("port", int, 5050, "port of the master's ZeroMQ endpoint", check=port_number)
     f.add("http_port", int, None, "HTTP port (default: --port + 100; 0 picks a free one)",
-          check=_port)
+          check=port_number)
     f.add("hostname", str, "", "hostname advertised to frameworks and agents (default: --ip)")
     f.add("work_dir", str, "", "directory for the master's files (the registry, later)")
     f.add("offer_timeout", Duration, None,
           "rescind offers not accepted or declined within this time (default: never)",
-          check=_positive)
+          check=positive)
     f.add("allocation_interval", Duration, Duration(1.0), "time between batch allocations",
-          check=_positive)
+          check=positive)
     f.add("agent_ping_timeout", Duration, Duration(DEFAULT_AGENT_PING_TIMEOUT),
           "time to wait for an agent's pong before counting a missed ping",
           check=_ping_timeout)
     f.add("max_agent_ping_timeouts", int, DEFAULT_MAX_AGENT_PING_TIMEOUTS,
-          "missed pongs in a row after which the agent is removed", check=_at_least_one)
+          "missed pongs in a row after which the agent is removed", check=at_least(1))
     f.add("max_completed_frameworks", int, 50, "completed frameworks kept for /state",
           check=lambda v: None if v >= 0 else "must not be negative")
     f.add("max_completed_tasks_per_framework", int, 1000,
@@ -123,9 +108,9 @@ def flags() -> Flags:
           check=lambda v: None if v >= 0 else "must not be negative")
     f.add("trace", bool, False, "log every message sent and received (trace.send/trace.recv)")
     f.add("log_level", str, "info", "debug, info, warning or error",
-          check=_one_of("debug", "info", "warning", "error"))
+          check=one_of("debug", "info", "warning", "error"))
     f.add("log_format", str, "console", "console or json",
-          check=_one_of("console", "json"))
+          check=one_of("console", "json"))
     return f
 
 
