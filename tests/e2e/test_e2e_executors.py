@@ -31,7 +31,14 @@ def _wait_for_file(pattern: str, cluster: LocalCluster) -> str:
 def _executors_of(agent: Node) -> list[psutil.Process]:
     """The agent's descendants, minus its warm launcher (a direct child that stays)."""
     root = psutil.Process(agent.proc.pid)
-    return [p for p in root.children(recursive=True) if p.ppid() != root.pid]
+    found = []
+    for proc in root.children(recursive=True):
+        try:
+            if proc.ppid() != root.pid and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except psutil.NoSuchProcess:  # ended between the listing and the look
+            pass
+    return found
 
 
 def test_a_crashed_command_executor_fails_its_task(cluster: LocalCluster) -> None:
