@@ -24,9 +24,16 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 # Debian packages some commands need; installed once, only when missing.
+_install_deb() {  # _install_deb <package>
+  echo "meseta: installing Debian package $1" >&2
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$1" >&2
+}
 need_deb() {  # need_deb <command> <package>
   command -v "$1" >/dev/null 2>&1 && return 0
-  echo "meseta: installing Debian package $2" >&2
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$2" >&2
+  _install_deb "$2"
+}
+need_deb_file() {  # need_deb_file <file> <package>: for packages that ship no command
+  [ -e "$1" ] && return 0
+  _install_deb "$2"
 }
