@@ -1,0 +1,67 @@
+"""The registry: what must survive a master, behind one storage interface.
+
+- ``model``: the ``Registry`` value (admitted, unreachable and gone agents, weights,
+  quota, minimum master capabilities) and its bytes;
+- ``operations``: pure changes to it (``AdmitAgent``, ``MarkAgentUnreachable``...);
+- ``storage``: the ``Storage`` seam (versioned key-value, compare-and-swap) and the
+  registry's errors; backends ``memory``, ``sqlite``, ``zookeeper``;
+- ``registrar``: ``Registrar`` (recover, apply) and ``open_storage`` for ``--registry``.
+
+No actor lives here: the master owns a ``Registrar`` and calls it from its own thread.
+"""
+
+from __future__ import annotations
+
+from actors.registry.memory import MemoryStorage
+from actors.registry.model import Quota, Registry, decode_registry, encode_registry
+from actors.registry.operations import (
+    AdmitAgent,
+    MarkAgentGone,
+    MarkAgentReachable,
+    MarkAgentUnreachable,
+    Operation,
+    PruneUnreachable,
+    RemoveAgent,
+    UpdateAgentInfo,
+    UpdateQuota,
+    UpdateWeights,
+)
+from actors.registry.registrar import Registrar, open_storage
+from actors.registry.storage import (
+    CorruptRegistry,
+    NotRecovered,
+    OperationRefused,
+    RegistrarAborted,
+    RegistryError,
+    Storage,
+    StorageConflict,
+    StorageUnavailable,
+)
+
+__all__ = [
+    "AdmitAgent",
+    "CorruptRegistry",
+    "MarkAgentGone",
+    "MarkAgentReachable",
+    "MarkAgentUnreachable",
+    "MemoryStorage",
+    "NotRecovered",
+    "Operation",
+    "OperationRefused",
+    "PruneUnreachable",
+    "Quota",
+    "Registrar",
+    "RegistrarAborted",
+    "Registry",
+    "RegistryError",
+    "RemoveAgent",
+    "Storage",
+    "StorageConflict",
+    "StorageUnavailable",
+    "UpdateAgentInfo",
+    "UpdateQuota",
+    "UpdateWeights",
+    "decode_registry",
+    "encode_registry",
+    "open_storage",
+]
