@@ -57,7 +57,7 @@ class MasterDetector:
         self._connect_timeout = connect_timeout
         self._lock = threading.Lock()
         self._stopped = False
-        self._leader_znode: str | None = None
+        self._leader_znode: object = _UNSET  # the leader's child name, or None
         self._reported: object = _UNSET
 
     @property
