@@ -79,7 +79,12 @@ class Registrar:
         return self._version
 
     def recover(self) -> Registry:
-        """Read the registry (empty on a fresh store) and claim it by writing it back."""
+        """Read the registry (empty on a fresh store) and claim it by writing it back.
+
+        ``StorageConflict`` if another master wrote between the read and the claim,
+        ``StorageUnavailable`` if the store failed, ``CorruptRegistry`` on unreadable bytes:
+        all three mean this master must not lead.
+        """
         with self._lock:
             data, version = self.storage.get(self._key)
             registry = Registry() if data is None else decode_registry(data)

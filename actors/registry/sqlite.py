@@ -38,18 +38,22 @@ class SqliteStorage:
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = BUSY_TIMEOUT_S):
         self.path = Path(path)
         self._lock = threading.Lock()
+        db: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # autocommit (isolation_level=None): each statement is its own transaction
-            self._db: sqlite3.Connection | None = sqlite3.connect(
+            db = sqlite3.connect(
                 self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute(_SCHEMA)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")  # per connection: every one of ours sets it
+            db.execute(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
+            if db is not None:
+                db.close()
             raise StorageUnavailable(
                 f"cannot open the registry database {self.path}: {exc}") from exc
+        self._db: sqlite3.Connection | None = db
 
     def get(self, key: str) -> tuple[bytes | None, int]:
         check_key(key)

@@ -63,7 +63,11 @@ class ZooKeeperStorage:
         else:
             self._client = hosts_or_client
             self._owned = False
-        self._call(lambda: self._client.ensure_path(self.path), "creating")
+        try:
+            self._call(lambda: self._client.ensure_path(self.path), "creating")
+        except StorageUnavailable:
+            self.close()
+            raise
 
     def get(self, key: str) -> tuple[bytes | None, int]:
         znode = self._znode(key)
