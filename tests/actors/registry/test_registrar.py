@@ -151,6 +151,35 @@ def test_prune_by_age(registrar: Registrar, clock: ManualClock) -> None:
     assert set(registrar.registry.unreachable) == {"young"}
 
 
+def test_a_batch_is_stored_with_one_write_and_reports_each_outcome(
+    open_store: OpenStore, registrar: Registrar, clock: ManualClock
+) -> None:
+    registrar.recover()
+    registrar.apply(AdmitAgent(agent("a1")))
+    version = registrar.version
+    outcomes = registrar.apply_batch([
+        AdmitAgent(agent("a2")),
+        AdmitAgent(agent("a1")),  # refused: already admitted
+        MarkAgentReachable(agent("a2")),  # no-op: admitted a moment ago in the same batch
+        MarkAgentUnreachable("a1", clock.now()),
+    ])
+    assert outcomes[0] is True and outcomes[2] is False and outcomes[3] is True
+    assert isinstance(outcomes[1], OperationRefused)
+    assert registrar.version == version + 1
+    recovered = Registrar(open_store(), clock).recover()
+    assert set(recovered.agents) == {"a2"} and set(recovered.unreachable) == {"a1"}
+
+
+def test_a_batch_writes_only_when_something_changed(registrar: Registrar) -> None:
+    registrar.recover()
+    version = registrar.version
+    assert registrar.apply_batch([]) == []
+    assert registrar.apply_batch([MarkAgentReachable(agent("a1"))]) == [True]
+    assert registrar.version == version + 1  # a pruned agent re-registering is admitted
+    assert registrar.apply_batch([MarkAgentReachable(agent("a1"))]) == [False]
+    assert registrar.version == version + 1
+
+
 def test_a_second_registrar_writing_in_between_aborts_the_first(
     open_store: OpenStore, registrar: Registrar, clock: ManualClock
 ) -> None:
@@ -183,7 +212,8 @@ def test_a_failed_store_aborts_the_registrar(registrar: Registrar) -> None:
     registrar.recover()
     registrar.storage.close()
     with pytest.raises(StorageUnavailable):
-        registrar.apply(AdmitAgent(agent("a1")))
+        registrar.apply_batch([AdmitAgent(agent("a1"))])
+    assert registrar.registry == Registry()  # the batch did not happen
     with pytest.raises(RegistrarAborted):
         registrar.apply(AdmitAgent(agent("a1")))
 

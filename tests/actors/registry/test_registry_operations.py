@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import zlib
+from typing import Any
+
 import msgpack
 import pytest
 
@@ -36,6 +39,11 @@ def agent(agent_id: str, hostname: str = "") -> AgentInfo:
         id=agent_id,
         resources=Resources.parse("cpus:4;mem:1024"),
     )
+
+
+def stored(data: Any) -> bytes:
+    """Bytes as ``encode_registry`` writes them, of hand-made msgpack data."""
+    return zlib.compress(msgpack.packb(data))
 
 
 def admitted(*ids: str) -> Registry:
@@ -279,20 +287,22 @@ def test_registry_round_trips_through_bytes() -> None:
 
 
 def test_garbage_bytes_are_a_corrupt_registry() -> None:
-    with pytest.raises(CorruptRegistry):
-        decode_registry(b"\xc1 not msgpack")
-    with pytest.raises(CorruptRegistry):
-        decode_registry(msgpack.packb({"agents": {"a1": {"hostname": 3}}}))
+    with pytest.raises(CorruptRegistry, match="zlib"):
+        decode_registry(msgpack.packb({}))
+    with pytest.raises(CorruptRegistry, match="msgpack"):
+        decode_registry(zlib.compress(b"\xc1 not msgpack"))
+    with pytest.raises(CorruptRegistry, match="decode"):
+        decode_registry(stored({"agents": {"a1": {"hostname": 3}}}))
 
 
 def test_an_admitted_agent_stored_under_another_id_is_corrupt() -> None:
-    data = msgpack.packb({"agents": {"a1": {"hostname": "h", "id": "a2"}}})
+    data = stored({"agents": {"a1": {"hostname": "h", "id": "a2"}}})
     with pytest.raises(CorruptRegistry, match="carries id"):
         decode_registry(data)
 
 
 def test_fields_a_newer_master_added_are_ignored() -> None:
-    data = msgpack.packb({"weights": {"prod": 2.0}, "maintenance": {"later": 1}})
+    data = stored({"weights": {"prod": 2.0}, "maintenance": {"later": 1}})
     assert decode_registry(data) == Registry(weights={"prod": 2.0})
 
 
