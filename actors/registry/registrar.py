@@ -23,7 +23,6 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from actors.ha.zk_url import parse_zk_url
 from actors.registry.memory import MemoryStorage
 from actors.registry.model import Registry, decode_registry, encode_registry
 from actors.registry.operations import (
@@ -174,8 +173,11 @@ def open_storage(
     if registry == "zk":
         if zk is None:
             raise ValueError("--registry=zk needs --zk=zk://host:port/path")
-        url = parse_zk_url(zk)
+        # kazoo is imported only when ZooKeeper is asked for (actors.ha imports it too)
+        from actors.ha.zk_url import parse_zk_url
         from actors.registry.zookeeper import ZooKeeperStorage
+
+        url = parse_zk_url(zk)
 
         return ZooKeeperStorage(url.hosts, f"{url.path}/{REGISTRY_ZNODE}")
     raise ValueError(f"--registry is one of {', '.join(REGISTRY_BACKENDS)}, not {registry!r}")
