@@ -305,7 +305,10 @@ class MasterInfo:
 
     id: str
     ip: int = 0
-    """The IPv4 address as a uint32, as in Mesos (``ip_to_uint32``)."""
+    """The IPv4 address as a uint32, most significant byte first (``ip_to_uint32``).
+
+    Mesos' ``json.info_`` znodes hold the network-order bytes read as a little-endian
+    uint32 instead; ``actors.ha.master_info`` converts at that boundary."""
     port: int = DEFAULT_MASTER_HTTP_PORT
     """The HTTP port."""
     pid: PID | None = None
