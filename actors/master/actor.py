@@ -12,11 +12,20 @@ Timers run on the node's clock (``self.delay``), so tests drive them with a
 ``max_agent_ping_timeouts`` pongs in a row is removed), framework failover (a scheduler
 whose connection broke is deactivated, and removed after its ``failover_timeout``), and
 the optional ``offer_timeout``. HTTP routes (``/master/state``...) are in ``http``.
+
+Leadership: without ``config.zk`` the master is elected at once (standalone). With it,
+the master starts as a non-leading master and ``actors.master.leadership`` (run by
+``main``) tells it, from ZooKeeper's threads, ``tell_elected()`` and ``tell_leader(info)``.
+Until elected it answers no framework or agent registration (logged and dropped: they
+find the leader through ZooKeeper). Elected, it exits the process (``os._exit(1)``, fail
+fast as Mesos' master) when the detector reports another leader or none.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
+import sys
 import uuid
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
@@ -106,6 +115,13 @@ class MasterActor(Process):
                            max_completed_frameworks=self.config.max_completed_frameworks,
                            max_completed_tasks=self.config.max_completed_tasks_per_framework)
         self._ping_timers: dict[str, Timer] = {}
+        self.elected = not self.config.zk
+        """Whether this master leads; standalone (no ``--zk``) masters lead from the start."""
+        self.elected_time: float | None = self.books.start_time if self.elected else None
+        self.leader: MasterInfo | None = self.books.master_info if self.elected else None
+        """The leading master as last detected (ourselves once elected)."""
+        self._exit: Callable[[int], None] = os._exit
+        """How to fail fast (tests replace it)."""
 
     def _master_info(self, master_id: str) -> MasterInfo:
         http_port = self.node.http_port
@@ -136,6 +152,54 @@ class MasterActor(Process):
             timer.cancel()
         super().on_stop()
 
+    # --- leadership (``tell_*`` are thread-safe: they post into the actor) --------------
+
+    def tell_elected(self) -> None:
+        """Our candidacy won: from now on this master leads."""
+        self._post(self._on_elected)
+
+    def tell_leader(self, info: MasterInfo | None) -> None:
+        """The detector's report of the leading master (``None``: no leader)."""
+        self._post(self._on_leader_detected, info)
+
+    def _on_elected(self) -> None:
+        if self.elected:
+            return
+        self.elected = True
+        self.elected_time = self.node.clock.now()
+        self.leader = self.books.master_info
+        _log.info("elected as the leading master", master_id=self.master_id,
+                  pid=str(self.pid))
+
+    def _on_leader_detected(self, info: MasterInfo | None) -> None:
+        if self.elected and (info is None or info.id != self.master_id):
+            self._fail_fast("the detector reports "
+                            + (f"another leader {info.pid}" if info is not None else "no leader")
+                            + " while this master leads")
+            return
+        if not self.elected:
+            self.leader = info
+            _log.info("leading master detected",
+                      leader=str(info.pid) if info is not None else None)
+
+    def _fail_fast(self, reason: str) -> None:
+        _log.error("committing suicide", reason=reason, master_id=self.master_id,
+                   elected=self.elected)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        self._exit(1)
+
+    def _leading(self, frm: PID, msg: object) -> bool:
+        """Whether to handle ``msg``; a non-leading master logs and drops it."""
+        if self.elected:
+            return True
+        _log.info("not the leading master: dropping", message=type(msg).__name__,
+                  frm=str(frm), leader=str(self.leader.pid) if self.leader else None)
+        return False
+
     # --- plumbing ---------------------------------------------------------------------
 
     def _apply(self, out: Outbox) -> None:
@@ -159,10 +223,14 @@ class MasterActor(Process):
 
     @handles(RegisterFramework)
     def _on_register_framework(self, frm: PID, msg: RegisterFramework) -> None:
+        if not self._leading(frm, msg):
+            return
         self._run(frameworks.register, frm, msg)
 
     @handles(ReregisterFramework)
     def _on_reregister_framework(self, frm: PID, msg: ReregisterFramework) -> None:
+        if not self._leading(frm, msg):
+            return
         self._run(frameworks.reregister, frm, msg)
 
     @handles(UnregisterFramework)
@@ -296,6 +364,8 @@ class MasterActor(Process):
 
     @handles(RegisterAgent)
     def _on_register_agent(self, frm: PID, msg: RegisterAgent) -> None:
+        if not self._leading(frm, msg):
+            return
         out = Outbox()
         record = agents.register(self.books, frm, msg, out, self.config.total_ping_timeout)
         self._apply(out)
@@ -303,6 +373,8 @@ class MasterActor(Process):
 
     @handles(ReregisterAgent)
     def _on_reregister_agent(self, frm: PID, msg: ReregisterAgent) -> None:
+        if not self._leading(frm, msg):
+            return
         out = Outbox()
         record = agents.reregister(self.books, frm, msg, out, self.config.total_ping_timeout)
         self._apply(out)

@@ -16,6 +16,7 @@ from transport.flags import Duration, Flags, at_least, one_of, port_number, posi
 __all__ = [
     "DEFAULT_AGENT_PING_TIMEOUT",
     "DEFAULT_MAX_AGENT_PING_TIMEOUTS",
+    "DEFAULT_ZK_SESSION_TIMEOUT",
     "MasterConfig",
     "flags",
     "from_flags",
@@ -26,6 +27,9 @@ DEFAULT_AGENT_PING_TIMEOUT = 15.0
 
 DEFAULT_MAX_AGENT_PING_TIMEOUTS = 5
 """Missed pings in a row after which the agent is removed (Mesos)."""
+
+DEFAULT_ZK_SESSION_TIMEOUT = 10.0
+"""Seconds: the ZooKeeper session timeout of ``--zk`` (Mesos' ``--zk_session_timeout``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,6 +53,10 @@ class MasterConfig:
     trace: bool = False
     log_level: str = "info"
     log_format: str = "console"
+    zk: str = ""
+    """``zk://host:port[,host:port]/path``: contend for leadership there; ``""``: standalone
+    (elected at once)."""
+    zk_session_timeout: float = DEFAULT_ZK_SESSION_TIMEOUT
 
     def __post_init__(self) -> None:
         if self.agent_ping_timeout <= 0:
@@ -59,6 +67,12 @@ class MasterConfig:
             raise ValueError("offer_timeout must be positive")
         if self.allocation_interval <= 0:
             raise ValueError("allocation_interval must be positive")
+        if self.zk_session_timeout <= 0:
+            raise ValueError("zk_session_timeout must be positive")
+        if self.zk:
+            problem = _zk_url(self.zk)
+            if problem is not None:
+                raise ValueError(problem)
 
     @property
     def effective_http_port(self) -> int:
@@ -72,13 +86,21 @@ class MasterConfig:
         return self.agent_ping_timeout * self.max_agent_ping_timeouts
 
 
+def _zk_url(value: str) -> str | None:
+    if not value:
+        return None
+    from actors.ha.zk_url import parse_zk_url  # imports kazoo: only when --zk is given
+
+    try:
+        parse_zk_url(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _ping_timeout(value: float) -> str | None:
     # Mesos allows 1 s to 15 min; shorter values are useful in tests and on laptops.
     return None if 0 < value <= 900 else "must be more than 0 and at most 15mins"
-
-
 
 
 def flags() -> Flags:
@@ -106,6 +128,11 @@ def flags() -> Flags:
     f.add("max_completed_tasks_per_framework", int, 1000,
           "completed tasks kept per framework for /state",
           check=lambda v: None if v >= 0 else "must not be negative")
+    f.add("zk", str, "", "zk://host:port[,host:port]/path: contend for leadership in "
+          "ZooKeeper under path (default: standalone, the only master)", check=_zk_url)
+    f.add("zk_session_timeout", Duration, Duration(DEFAULT_ZK_SESSION_TIMEOUT),
+          "ZooKeeper session timeout; a leader cut off from ZooKeeper this long exits",
+          check=positive)
     f.add("trace", bool, False, "log every message sent and received (trace.send/trace.recv)")
     f.add("log_level", str, "info", "debug, info, warning or error",
           check=one_of("debug", "info", "warning", "error"))
@@ -131,4 +158,6 @@ def from_flags(ns: argparse.Namespace) -> MasterConfig:
         trace=bool(ns.trace),
         log_level=ns.log_level,
         log_format=ns.log_format,
+        zk=ns.zk,
+        zk_session_timeout=float(ns.zk_session_timeout),
     )

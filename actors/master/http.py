@@ -30,8 +30,19 @@ __all__ = ["install_routes", "resources_json", "state_json", "tasks_json"]
 def install_routes(master: MasterActor) -> None:
     master.route("/state", lambda req: HttpResponse.json(state_json(master)))
     master.route("/state.json", lambda req: HttpResponse.json(state_json(master)))
-    master.route("/health", lambda req: HttpResponse.text("", 200))
+    master.route("/health", lambda req: _health(master))
     master.route("/tasks", lambda req: _tasks_route(master.books, req))
+
+
+def _health(master: MasterActor) -> HttpResponse:
+    """200 with an empty body from the leader; 503 ``{"elected": false, "leader": PID}``
+    from a non-leading master (``leader``: the detected one, ``null`` if none)."""
+    if master.elected:
+        return HttpResponse.text("", 200)
+    leader = master.leader
+    return HttpResponse.json({"elected": False,
+                              "leader": str(leader.pid) if leader is not None else None},
+                             503)
 
 
 def resources_json(resources: Resources) -> dict[str, Any]:
@@ -122,17 +133,20 @@ def _framework_json(books: Books, framework: FrameworkRecord) -> dict[str, Any]:
 def state_json(master: MasterActor) -> dict[str, Any]:
     """The cluster as the master sees it (Mesos' ``/master/state`` shape)."""
     books = master.books
-    info = books.master_info
+    own = books.master_info
+    info = master.leader
     registered = list(books.agents.registered.values())
     activated = sum(1 for a in registered if a.active and a.connected)
     agents = [_agent_json(books, a) for a in registered]
     config = master.config
     return {
-        "version": info.version, "id": info.id, "pid": str(master.pid),
-        "hostname": info.hostname, "start_time": books.start_time,
-        "elected_time": books.start_time, "leader": str(master.pid),
-        "leader_info": {"id": info.id, "pid": str(info.pid), "hostname": info.hostname,
-                        "port": info.port, "ip": info.ip},
+        "version": own.version, "id": own.id, "pid": str(master.pid),
+        "hostname": own.hostname, "start_time": books.start_time,
+        "elected": master.elected, "elected_time": master.elected_time,
+        "leader": str(info.pid) if info is not None else None,
+        "leader_info": None if info is None else {
+            "id": info.id, "pid": str(info.pid), "hostname": info.hostname,
+            "port": info.port, "ip": info.ip},
         "activated_agents": activated, "deactivated_agents": len(registered) - activated,
         "unreachable_agents": len(books.agents.unreachable),
         "activated_slaves": activated, "deactivated_slaves": len(registered) - activated,

@@ -5,6 +5,10 @@ start a ``Node`` on ``--ip``/``--port`` with HTTP on ``--http_port``, spawn the
 ``AllocatorActor`` and the ``MasterActor``, print one line
 ``meseta-master: master@IP:PORT http://IP:HTTP_PORT`` and run until SIGINT or
 SIGTERM. A port that cannot be bound exits with status 1 and a clear message.
+
+With ``--zk`` the master contends for leadership there (``actors.master.leadership``)
+once it has started, and leads only when elected; losing the candidacy exits with
+status 1. A ZooKeeper that cannot be reached at start exits with status 1 too.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
+from typing import TYPE_CHECKING, cast
 
 from actors.allocator.actor import AllocatorActor
 from actors.allocator.config import AllocatorConfig
@@ -22,6 +27,9 @@ from actors.master.config import flags, from_flags
 from transport import Node
 from transport.errors import TransportError
 from transport.logs import configure
+
+if TYPE_CHECKING:
+    from actors.master.leadership import Leadership
 
 __all__ = ["main"]
 
@@ -42,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    leadership: Leadership | None = None
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         node.http_delegate = "master"
@@ -50,12 +59,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                    AllocatorConfig(allocation_interval=config.allocation_interval))
         master = node.spawn(MasterActor, config)
         master.proxy().pid.get(timeout=30)  # started: its HTTP routes are installed
+        if config.zk:
+            from actors.master.leadership import Leadership  # imports kazoo
+
+            actor = cast(MasterActor, node.processes["master"])
+            try:
+                leadership = Leadership(actor, config.zk, config.zk_session_timeout).start()
+            except Exception as exc:  # kazoo's timeouts and connection errors
+                print(f"meseta-master: cannot contend in ZooKeeper {config.zk}: {exc}",
+                      file=sys.stderr)
+                return 1
         print(f"meseta-master: {master_pid} http://{config.ip}:{node.http_port}", flush=True)
         while not stop.wait(1.0):
             pass
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        if leadership is not None:
+            try:
+                leadership.stop()
+            except Exception as exc:  # ZooKeeper gone: our session ends, and our znode
+                print(f"meseta-master: leaving ZooKeeper: {exc}", file=sys.stderr)
         node.stop()
     return 0
 
