@@ -3,6 +3,7 @@
 ::
 
     meseta-execute --master=127.0.0.1:5050 --name=hello --command='echo hello'
+    meseta-execute --master=zk://127.0.0.1:2181/mesos --name=hello --command='echo hello'
 
 It registers a framework (``--framework_name``, default ``meseta-execute instance``,
 with the TASK_KILLING_STATE capability as Mesos does), takes the first offer that
@@ -52,7 +53,7 @@ from actors.messages import (
 from actors.resources import Resources
 from actors.resources.values import validate_role
 from frameworks.scheduler import Scheduler
-from frameworks.scheduler_driver import DriverStatus, SchedulerDriver, parse_master
+from frameworks.scheduler_driver import DriverStatus, SchedulerDriver, master_location
 from transport import PID
 from transport.flags import Duration, Flags
 from transport.logs import configure
@@ -65,7 +66,7 @@ DECLINE_SECONDS = 3600.0
 
 def _check_master(value: str) -> str | None:
     try:
-        parse_master(value)
+        master_location(value)
     except ValueError as exc:
         return str(exc)
     return None
@@ -108,7 +109,9 @@ def _check_role(value: str) -> str | None:
 def flags() -> Flags:
     """The flags of ``meseta-execute`` (Mesos' names, plus a few of Meseta's)."""
     f = Flags("meseta-execute", "Run one command as a task on a Meseta cluster.")
-    f.add("master", str, "127.0.0.1:5050", "the master, host:port", _check_master)
+    f.add("master", str, "127.0.0.1:5050",
+          "the master, host:port, or zk://host:port[,host:port]/path to find the leading "
+          "master through ZooKeeper", _check_master)
     f.add("name", str, None, "name of the task (required)")
     f.add("command", str, None, "the command to run (required)")
     f.add("resources", str, "cpus:0.1;mem:32", "resources for the command", _check_resources)

@@ -7,7 +7,7 @@ and runs them through a driver::
     from frameworks.scheduler_driver import run_scheduler
 
     status = run_scheduler(MyScheduler(), FrameworkInfo(user="", name="demo"),
-                           master="127.0.0.1:5050")
+                           master="127.0.0.1:5050")  # or "zk://host:2181/mesos"
 
 ``run_scheduler`` / ``SchedulerDriver.create`` make the framework's ``Node`` (port 0)
 for it; ``SchedulerDriver(node, scheduler, info, master)`` then ``start()`` uses a node
@@ -45,7 +45,8 @@ from frameworks.scheduler_driver_calls import SchedulerCalls
 from frameworks.scheduler_driver_process import DriverStatus, default_user
 from transport import PID, MesetaError, Node
 
-__all__ = ["DriverError", "DriverStatus", "SchedulerDriver", "parse_master", "run_scheduler"]
+__all__ = ["DriverError", "DriverStatus", "SchedulerDriver", "master_location", "parse_master",
+           "run_scheduler"]
 
 DEFAULT_MASTER = "127.0.0.1:5050"
 DEFAULT_REGISTRATION_BACKOFF_FACTOR = 2.0
@@ -57,14 +58,33 @@ class DriverError(MesetaError):
 
 
 def parse_master(master: str) -> PID:
-    """``host:port`` (the process is ``master``) or a PID string ``name@host:port``."""
-    if master.startswith("zk://") or master.startswith("file://"):
-        raise ValueError(f"master {master!r}: ZooKeeper and file masters are not supported yet")
+    """``host:port`` (the process is ``master``) or a PID string ``name@host:port``.
+
+    A ``zk://`` URL names no PID: ``master_location`` takes it too.
+    """
+    if master.startswith("zk://"):
+        raise ValueError(f"master {master!r}: a zk:// master is found through ZooKeeper, "
+                         "not parsed (see master_location)")
+    if master.startswith("file://"):
+        raise ValueError(f"master {master!r}: file masters are not supported yet")
     text = master if "@" in master else f"master@{master}"
     try:
         return PID.parse(text)
     except ValueError as exc:
         raise ValueError(f"bad master {master!r}: expected host:port or name@host:port") from exc
+
+
+def master_location(master: str | PID) -> tuple[PID, str]:
+    """The driver's ``master``: ``(pid, "")`` for ``host:port`` or a PID, and for a
+    ``zk://host:port[,host:port]/path`` URL ``(placeholder, url)``: the driver follows
+    the leading master there. Raises ``ValueError`` saying what is wrong."""
+    if isinstance(master, PID):
+        return master, ""
+    if master.strip().startswith("zk://"):
+        from actors.ha.zk_url import parse_zk_url  # kazoo is imported only when zk is used
+
+        return parse_master(DEFAULT_MASTER), str(parse_zk_url(master.strip()))
+    return parse_master(master), ""
 
 
 class _Start:
@@ -110,11 +130,11 @@ class SchedulerDriver(SchedulerCalls):
         name: str | None = None,
     ) -> None:
         """``owns_node``: ``close()`` stops ``node`` too (``create`` arranges it)."""
-        master_pid = master if isinstance(master, PID) else parse_master(master)
+        master_pid, zk = master_location(master)
         info = replace(framework_info, user=framework_info.user or default_user(),
                        hostname=framework_info.hostname or socket.gethostname())
         super().__init__(node, scheduler, info, master_pid, implicit_acknowledgements,
-                         registration_backoff_factor, name)
+                         registration_backoff_factor, name, zk=zk)
         self._owns_node = owns_node
         self._loop_started = False
         # The driver joins its node when its actor starts (below), so that a driver

@@ -124,6 +124,7 @@ class SchedulerCalls(SchedulerProcess):
         if self._stopped:
             return
         self._stopped = True
+        self._stop_following()
         self._cancel_retry()
         if self.connected and not failover:
             _log.info("tearing down framework", framework_id=self.framework_id)

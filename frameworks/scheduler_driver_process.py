@@ -12,6 +12,12 @@ turned into ``Scheduler`` callbacks, and implicit acknowledgements.
 Everything here runs on the actor's thread. Messages from any PID other than the
 master the driver was given are ignored, as are the master's events while the driver
 is not running (not started, stopped or aborted) or not registered.
+
+With a ``zk://`` master the driver follows the leader (``actors.ha.follow``): it
+registers with whichever master ZooKeeper names; when the leader changes it is
+``disconnected`` (if it was registered) and registers again with the new one
+(``ReregisterFramework`` once it has an id); messages from any other master, the
+deposed one included, are ignored (Mesos' split-brain protection).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import os
 import random
 import threading
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -45,6 +51,9 @@ from actors.messages import (
 from frameworks.scheduler import Scheduler
 from transport import PID, Node, Process, Timer, handles
 
+if TYPE_CHECKING:
+    from actors.ha.follow import LeaderFollower
+
 __all__ = ["REGISTRATION_RETRY_INTERVAL_MAX", "DriverStatus", "SchedulerProcess"]
 
 REGISTRATION_RETRY_INTERVAL_MAX = 60.0
@@ -67,8 +76,14 @@ class SchedulerProcess(Process):
 
     def __init__(self, node: Node, scheduler: Scheduler, framework_info: FrameworkInfo,
                  master: PID, implicit_acknowledgements: bool,
-                 registration_backoff_factor: float, name: str | None = None) -> None:
+                 registration_backoff_factor: float, name: str | None = None, *,
+                 zk: str = "") -> None:
         super().__init__(node, name or node.generate_name("scheduler"))
+        self.zk = zk
+        """The ``zk://`` URL to follow the leading master through, or ``""``."""
+        self._follower: LeaderFollower | None = None
+        self._leader_known = not zk
+        """With zk: whether the detector names a leader (``self.master``)."""
         self._cond = threading.Condition()
         self._status = DriverStatus.DRIVER_NOT_STARTED
         self.scheduler = scheduler
@@ -107,13 +122,49 @@ class SchedulerProcess(Process):
         """The driver started: register (in this thread).
 
         Mesos waits a random [0, factor] before the first attempt so that frameworks do
-        not stampede a newly elected master; a fresh start registers at once.
+        not stampede a newly elected master; a fresh start registers at once. With zk,
+        registration waits for the detector to name a leader.
         """
+        if self.zk:
+            if self._follower is None:
+                from actors.ha.follow import LeaderFollower  # kazoo only when zk is used
+
+                self._follower = LeaderFollower(
+                    self.zk, lambda pid: self._post(self._leader_changed, pid)).start()
+            return
         self._register(self.backoff_factor)
 
     def on_stop(self) -> None:
+        self._stop_following()
         self._cancel_retry()
         super().on_stop()
+
+    def _stop_following(self) -> None:
+        if self._follower is not None:
+            self._follower.stop()
+            self._follower = None
+
+    def _leader_changed(self, leader: PID | None) -> None:
+        """The detector named a new leading master (``None``: none leads)."""
+        if self._stopped:
+            return
+        if leader is not None and self._leader_known and leader == self.master:
+            return
+        _log.info("new leading master detected", master=str(leader) if leader else None,
+                  framework_id=self.framework_id)
+        if self._linked:
+            self._linked = False
+            self.unlink(self.master)
+        self._cancel_retry()
+        was_connected = self.connected
+        self.connected = False
+        self._leader_known = leader is not None
+        if leader is not None:
+            self.master = leader
+        if was_connected and self._running():
+            self._callback("disconnected", self)
+        if leader is not None:
+            self._register_later()
 
     def agent_pid(self, agent_id: str) -> PID | None:
         """The PID of an agent this framework got offers from (thread-safe read)."""
@@ -127,7 +178,7 @@ class SchedulerProcess(Process):
     def _register(self, max_backoff: float) -> None:
         """Send one (re-)registration and schedule the next try, until registered."""
         self._retry = None
-        if self.connected or self._stopped or not self._running():
+        if self.connected or self._stopped or not self._running() or not self._leader_known:
             return
         if not self._linked:
             self._linked = True
@@ -153,7 +204,7 @@ class SchedulerProcess(Process):
             self._retry = None
 
     def exited(self, pid: PID) -> None:
-        if pid != self.master:
+        if pid != self.master or not self._leader_known:
             return
         self._linked = False
         if self._stopped:
@@ -262,7 +313,7 @@ class SchedulerProcess(Process):
         if not self._running():
             _log.debug("ignoring message: driver not running", name=name)
             return False
-        if frm != self.master:
+        if frm != self.master or not self._leader_known:
             _log.warning("ignoring message from a master we are not registered with",
                          name=name, frm=str(frm), master=str(self.master))
             return False

@@ -17,6 +17,11 @@ Decisions live elsewhere: ``status_updates`` (delivery), ``executors`` / ``tasks
 (records and what an exited executor's tasks become), ``launcher`` / ``warm``
 (processes), ``sandbox``, ``detect``, ``state`` (``/agent/state``, ``/agent/files/read``;
 ``/agent/health`` too).
+
+With ``--master=zk://host:port/path`` (``config.zk``) a ``LeaderFollower``
+(``actors.ha.follow``) names the leading master: the agent registers with it, registers
+again (``ReregisterAgent`` once it has an id) when the leader changes, and drops every
+master message whose sender is not the detected leader (Mesos' split-brain guard).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import dataclasses
 import random
 import threading
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -61,10 +66,19 @@ from actors.messages import (
 )
 from transport import PID, HttpRequest, HttpResponse, Node, Timer, handles
 
+if TYPE_CHECKING:
+    from actors.ha.follow import LeaderFollower
+
 __all__ = ["AgentActor"]
 
 _log = structlog.get_logger("meseta.agent")
 MAX_COMPLETED_FRAMEWORKS = 50
+
+_FROM_MASTER = frozenset({
+    AgentRegistered, AgentReregistered, PingAgent, RunTask, KillTask, ShutdownExecutor,
+    ShutdownFramework, Shutdown, StatusUpdateAcknowledgement, FrameworkToExecutor,
+    UpdateFramework, ReconcileTasks})
+"""What only a master sends; with ``--master=zk://`` only the detected leader's count."""
 
 
 class AgentActor(ExecutorManager):
@@ -95,6 +109,9 @@ class AgentActor(ExecutorManager):
         self._backoff = 0.0
         self._ping_timer: Timer | None = None
         self._ping_timeout = 75.0
+        self._follower: LeaderFollower | None = None
+        self._leader_known = not config.zk
+        """With zk: whether the detector names a leader (``self.master``)."""
         self._init_executors()
 
     # --- life cycle -------------------------------------------------------------------
@@ -107,9 +124,18 @@ class AgentActor(ExecutorManager):
         self.route("/files/read",
                    lambda request: read_file(self.config.work_dir, request.query))
         self.launcher.start(lambda pid, status: self._post(self._process_exited, pid, status))
-        self._start_registration()
+        if self.config.zk:
+            from actors.ha.follow import LeaderFollower  # kazoo only when zk is used
+
+            self._follower = LeaderFollower(
+                self.config.zk, lambda pid: self._post(self._leader_changed, pid)).start()
+        else:
+            self._start_registration()
 
     def on_stop(self) -> None:
+        if self._follower is not None:
+            self._follower.stop()
+            self._follower = None
         for timer in (self._registering, self._ping_timer):
             if timer is not None:
                 timer.cancel()
@@ -140,7 +166,7 @@ class AgentActor(ExecutorManager):
 
     def _register(self) -> None:
         self._registering = None
-        if self.registered:
+        if self.registered or not self._leader_known:
             return
         self.link(self.master)
         if not self.agent_id:
@@ -209,8 +235,40 @@ class AgentActor(ExecutorManager):
         self._start_registration()
 
     def exited(self, pid: PID) -> None:
-        if pid == self.master:
+        if pid == self.master and self._leader_known:
             self._disconnected("the link to the master broke")
+
+    # --- leader detection (--master=zk://) --------------------------------------------
+
+    def _leader_changed(self, leader: PID | None) -> None:
+        """The detector named a new leading master (``None``: none leads)."""
+        if leader is not None and self._leader_known and leader == self.master:
+            return
+        _log.info("new leading master detected", master=str(leader) if leader else None)
+        if self._leader_known:
+            self.unlink(self.master)
+        if self.registered:
+            self.registered = False
+            self.sum.pause()
+            if self._ping_timer is not None:
+                self._ping_timer.cancel()
+                self._ping_timer = None
+        if self._registering is not None:
+            self._registering.cancel()
+            self._registering = None
+        self._leader_known = leader is not None
+        if leader is not None:
+            self.master = leader
+            self._start_registration()
+
+    def _dispatch(self, frm: PID, msg: Any, ctx: Any) -> None:
+        if (self.config.zk and type(msg) in _FROM_MASTER
+                and (not self._leader_known or frm != self.master)):
+            _log.warning("ignoring a message from a master that is not the leader",
+                         name=type(msg).__name__, frm=str(frm),
+                         leader=str(self.master) if self._leader_known else None)
+            return
+        super()._dispatch(frm, msg, ctx)
 
     # --- health -----------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ __all__ = [
     "AgentConfig",
     "flags",
     "from_flags",
+    "master_flag",
     "master_pid",
 ]
 
@@ -68,6 +69,9 @@ class AgentConfig:
     http_port: int | None = None
     """``None``: ``port + 100`` (see ``effective_http_port``); 0 picks a free port."""
     master: PID = DEFAULT_MASTER
+    zk: str = ""
+    """``--master=zk://host:port/path``: follow the leading master through ZooKeeper
+    (``master`` is then unused until a leader is detected); ``""``: ``master`` it is."""
     work_dir: str = "/tmp/meseta"
     resources: Resources | None = None
     """What ``--resources`` said; ``None`` or partial: the rest is detected (``detect``)."""
@@ -111,7 +115,8 @@ class AgentConfig:
         """The flags as ``/state`` shows them (Mesos' ``flags`` object: strings)."""
         return {
             "ip": self.ip, "port": str(self.port), "http_port": str(self.effective_http_port),
-            "master": f"{self.master.host}:{self.master.port}", "work_dir": self.work_dir,
+            "master": self.zk or f"{self.master.host}:{self.master.port}",
+            "work_dir": self.work_dir,
             "resources": "" if self.resources is None else str(self.resources),
             "attributes": self.attributes, "hostname": self.hostname or self.ip,
             "executor_registration_timeout": f"{self.executor_registration_timeout}secs",
@@ -131,6 +136,19 @@ def master_pid(text: str) -> PID:
     if not colon or not host or not port.isdigit() or not 0 < int(port) <= 65535:
         raise FlagError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:5050)")
     return PID("master", host, int(port))
+
+
+def master_flag(text: str) -> PID | str:
+    """``--master``: ``HOST:PORT`` (a PID, see ``master_pid``) or a ``zk://`` URL (kept)."""
+    text = text.strip()
+    if not text.startswith("zk://"):
+        return master_pid(text)
+    from actors.ha.zk_url import parse_zk_url  # kazoo is imported only when zk is used
+
+    try:
+        return str(parse_zk_url(text))
+    except ValueError as exc:
+        raise FlagError(str(exc)) from None
 
 
 def _resources(text: str) -> Resources:
@@ -160,7 +178,9 @@ def flags() -> Flags:
     f.add("port", int, 5051, "port of the agent's ZeroMQ endpoint", check=port_number)
     f.add("http_port", int, None, "HTTP port (default: --port + 100; 0 picks a free one)",
           check=port_number)
-    f.add("master", master_pid, None, "the master, as HOST:PORT (required)")
+    f.add("master", master_flag, None,
+          "the master, as HOST:PORT, or zk://host:port[,host:port]/path to follow the "
+          "leading master through ZooKeeper (required)")
     f.add("work_dir", str, "/tmp/meseta", "where sandboxes are created")
     f.add("resources", _resources, None,
           "total consumable resources (cpus:4;mem:4096;ports:[31000-32000] or JSON); "
@@ -190,8 +210,10 @@ def from_flags(ns: argparse.Namespace) -> AgentConfig:
     """Build the config from parsed flags; ``FlagError`` when ``--master`` is missing."""
     if ns.master is None:
         raise FlagError("--master is required (HOST:PORT of the master, or MESETA_MASTER)")
+    zk = ns.master if isinstance(ns.master, str) else ""
     return AgentConfig(
-        ip=ns.ip, port=ns.port, http_port=ns.http_port, master=ns.master,
+        ip=ns.ip, port=ns.port, http_port=ns.http_port,
+        master=DEFAULT_MASTER if zk else ns.master, zk=zk,
         work_dir=ns.work_dir, resources=ns.resources, attributes=ns.attributes,
         hostname=ns.hostname,
         executor_registration_timeout=float(ns.executor_registration_timeout),

@@ -6,6 +6,8 @@ Parses the flags (``config.flags``), configures logging, starts a node on
 ``meseta-agent: agent@IP:PORT http://IP:HTTP_PORT`` and runs until SIGINT/SIGTERM (or
 the master's ``Shutdown``). Then it shuts its executors down (waiting up to their
 grace period), leaves the cluster and exits 0. A port in use exits 1 with a message.
+``--master`` is ``HOST:PORT`` or ``zk://host:port[,host:port]/path`` (the agent then
+follows the leading master through ZooKeeper).
 """
 
 from __future__ import annotations
