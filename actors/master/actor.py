@@ -19,6 +19,11 @@ the master starts as a non-leading master and ``actors.master.leadership`` (run 
 Until elected it answers no framework or agent registration (logged and dropped: they
 find the leader through ZooKeeper). Elected, it exits the process (``os._exit(1)``, fail
 fast as Mesos' master) when the detector reports another leader or none.
+
+Registry (when given a ``Registrar``): recovered when elected (standalone: at start),
+``AdmitAgent`` before a new agent is told it registered, ``MarkAgentUnreachable`` when
+pings remove one. Each is one synchronous storage write on the actor's thread (for now:
+a slow store delays the master by that write). A failed recovery or write exits (1).
 """
 
 from __future__ import annotations
@@ -73,6 +78,14 @@ from actors.messages.internal import (
     AllocatorSuppressOffers,
     OffersAllocated,
 )
+from actors.registry import (
+    AdmitAgent,
+    MarkAgentUnreachable,
+    Operation,
+    OperationRefused,
+    Registrar,
+    RegistryError,
+)
 from transport import PID, Node, Process, Timer, handles
 
 __all__ = ["VERSION", "MasterActor"]
@@ -106,8 +119,9 @@ class MasterActor(Process):
 
     def __init__(self, node: Node, config: MasterConfig | None = None, *,
                  name: str = "master", allocator: PID | None = None,
-                 master_id: str | None = None) -> None:
+                 master_id: str | None = None, registrar: Registrar | None = None) -> None:
         super().__init__(node, name)
+        self.registrar = registrar
         self.config = config or MasterConfig()
         self.allocator = allocator or node.pid("allocator")
         self.books = Books(master_info=self._master_info(master_id or uuid.uuid4().hex[:12]),
@@ -146,6 +160,8 @@ class MasterActor(Process):
 
         install_routes(self)
         _log.info("master started", master_id=self.master_id, pid=str(self.pid))
+        if self.elected:
+            self._recover()
 
     def on_stop(self) -> None:
         for timer in self._ping_timers.values():
@@ -170,6 +186,30 @@ class MasterActor(Process):
         self.leader = self.books.master_info
         _log.info("elected as the leading master", master_id=self.master_id,
                   pid=str(self.pid))
+        self._recover()
+
+    def _recover(self) -> None:
+        if self.registrar is None:
+            return
+        try:
+            registry = self.registrar.recover()
+        except RegistryError as exc:
+            self._fail_fast(f"cannot recover the registry: {exc}")
+            return
+        _log.info("registry recovered", agents=len(registry.agents),
+                  unreachable=len(registry.unreachable), version=self.registrar.version)
+
+    def _record(self, operation: Operation) -> None:
+        """Store ``operation`` in the registry (one write); a failed store exits."""
+        if self.registrar is None:
+            return
+        try:
+            self.registrar.apply(operation)
+        except OperationRefused as exc:
+            _log.warning("registry operation refused", operation=type(operation).__name__,
+                         reason=str(exc))
+        except RegistryError as exc:
+            self._fail_fast(f"cannot write the registry ({type(operation).__name__}): {exc}")
 
     def _on_leader_detected(self, info: MasterInfo | None) -> None:
         if self.elected and (info is None or info.id != self.master_id):
@@ -366,8 +406,11 @@ class MasterActor(Process):
     def _on_register_agent(self, frm: PID, msg: RegisterAgent) -> None:
         if not self._leading(frm, msg):
             return
+        known = set(self.books.agents.registered)
         out = Outbox()
         record = agents.register(self.books, frm, msg, out, self.config.total_ping_timeout)
+        if record.id not in known:  # admitted before it hears it registered
+            self._record(AdmitAgent(record.info))
         self._apply(out)
         self._start_pinging(record.id)
 
@@ -413,6 +456,7 @@ class MasterActor(Process):
         if agents.ping_due(agent, self.config.max_agent_ping_timeouts) == "remove":
             _log.warning("agent missed its pings", agent_id=agent_id,
                          missed=agent.missed_pings)
+            self._record(MarkAgentUnreachable(agent_id, self.node.clock.now()))
             self._remove_agent(agent, "unreachable")
             return
         self.send(agent.pid, PingAgent(connected=agent.connected))

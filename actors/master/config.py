@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_AGENT_PING_TIMEOUT",
     "DEFAULT_MAX_AGENT_PING_TIMEOUTS",
     "DEFAULT_ZK_SESSION_TIMEOUT",
+    "REGISTRIES",
     "MasterConfig",
     "flags",
     "from_flags",
@@ -27,6 +28,9 @@ DEFAULT_AGENT_PING_TIMEOUT = 15.0
 
 DEFAULT_MAX_AGENT_PING_TIMEOUTS = 5
 """Missed pings in a row after which the agent is removed (Mesos)."""
+
+REGISTRIES = ("in_memory", "sqlite", "zk")
+"""The values of ``--registry`` (``actors.registry.open_storage``)."""
 
 DEFAULT_ZK_SESSION_TIMEOUT = 10.0
 """Seconds: the ZooKeeper session timeout of ``--zk`` (Mesos' ``--zk_session_timeout``)."""
@@ -57,6 +61,9 @@ class MasterConfig:
     """``zk://host:port[,host:port]/path``: contend for leadership there; ``""``: standalone
     (elected at once)."""
     zk_session_timeout: float = DEFAULT_ZK_SESSION_TIMEOUT
+    registry: str = ""
+    """``in_memory``, ``sqlite`` (``<work_dir>/registry.db``) or ``zk`` (under ``--zk``);
+    ``""``: ``sqlite`` with a ``work_dir``, else ``in_memory``."""
 
     def __post_init__(self) -> None:
         if self.agent_ping_timeout <= 0:
@@ -69,6 +76,10 @@ class MasterConfig:
             raise ValueError("allocation_interval must be positive")
         if self.zk_session_timeout <= 0:
             raise ValueError("zk_session_timeout must be positive")
+        if self.registry not in ("", *REGISTRIES):
+            raise ValueError(f"registry must be one of {', '.join(REGISTRIES)}")
+        if self.registry == "zk" and not self.zk:
+            raise ValueError("registry=zk needs zk")
         if self.zk:
             problem = _zk_url(self.zk)
             if problem is not None:
@@ -79,6 +90,12 @@ class MasterConfig:
         if self.http_port is not None:
             return self.http_port
         return self.port + 100 if self.port else 0
+
+    @property
+    def effective_registry(self) -> str:
+        if self.registry:
+            return self.registry
+        return "sqlite" if self.work_dir else "in_memory"
 
     @property
     def total_ping_timeout(self) -> float:
@@ -112,7 +129,7 @@ def flags() -> Flags:
     f.add("http_port", int, None, "HTTP port (default: --port + 100; 0 picks a free one)",
           check=port_number)
     f.add("hostname", str, "", "hostname advertised to frameworks and agents (default: --ip)")
-    f.add("work_dir", str, "", "directory for the master's files (the registry, later)")
+    f.add("work_dir", str, "", "directory for the master's files (the sqlite registry)")
     f.add("offer_timeout", Duration, None,
           "rescind offers not accepted or declined within this time (default: never)",
           check=positive)
@@ -133,6 +150,10 @@ def flags() -> Flags:
     f.add("zk_session_timeout", Duration, Duration(DEFAULT_ZK_SESSION_TIMEOUT),
           "ZooKeeper session timeout; a leader cut off from ZooKeeper this long exits",
           check=positive)
+    f.add("registry", str, "", "where the registry lives: in_memory, sqlite "
+          "(<work_dir>/registry.db) or zk (under --zk) (default: sqlite with a --work_dir, "
+          "else in_memory)", check=lambda v: None if v in ("", *REGISTRIES)
+          else f"must be one of {', '.join(REGISTRIES)}")
     f.add("trace", bool, False, "log every message sent and received (trace.send/trace.recv)")
     f.add("log_level", str, "info", "debug, info, warning or error",
           check=one_of("debug", "info", "warning", "error"))
@@ -160,4 +181,5 @@ def from_flags(ns: argparse.Namespace) -> MasterConfig:
         log_format=ns.log_format,
         zk=ns.zk,
         zk_session_timeout=float(ns.zk_session_timeout),
+        registry=ns.registry,
     )

@@ -9,6 +9,9 @@ SIGTERM. A port that cannot be bound exits with status 1 and a clear message.
 With ``--zk`` the master contends for leadership there (``actors.master.leadership``)
 once it has started, and leads only when elected; losing the candidacy exits with
 status 1. A ZooKeeper that cannot be reached at start exits with status 1 too.
+
+The registry (``--registry``, ``actors.registry.open_storage``) is opened before the
+master starts; a registry that cannot be opened exits with status 1.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from actors.allocator.actor import AllocatorActor
 from actors.allocator.config import AllocatorConfig
 from actors.master.actor import MasterActor
 from actors.master.config import flags, from_flags
+from actors.registry import Registrar, RegistryError, Storage, open_storage
 from transport import Node
 from transport.errors import TransportError
 from transport.logs import configure
@@ -51,13 +55,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop.set()
 
     leadership: Leadership | None = None
+    storage: Storage | None = None
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         node.http_delegate = "master"
         master_pid = node.pid("master")
         node.spawn(AllocatorActor, master_pid,
                    AllocatorConfig(allocation_interval=config.allocation_interval))
-        master = node.spawn(MasterActor, config)
+        try:
+            storage = open_storage(config.effective_registry, config.work_dir or None,
+                                   zk=config.zk or None)
+        except (ValueError, RegistryError) as exc:
+            print(f"meseta-master: cannot open the registry ({config.effective_registry}): "
+                  f"{exc}", file=sys.stderr)
+            return 1
+        master = node.spawn(MasterActor, config, registrar=Registrar(storage, node.clock))
         master.proxy().pid.get(timeout=30)  # started: its HTTP routes are installed
         if config.zk:
             from actors.master.leadership import Leadership  # imports kazoo
@@ -81,6 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             except Exception as exc:  # ZooKeeper gone: our session ends, and our znode
                 print(f"meseta-master: leaving ZooKeeper: {exc}", file=sys.stderr)
         node.stop()
+        if storage is not None:
+            try:
+                storage.close()
+            except Exception as exc:
+                print(f"meseta-master: closing the registry: {exc}", file=sys.stderr)
     return 0
 
 

@@ -2,23 +2,30 @@
 
 ``MasterActor`` with ``config.zk`` starts as a non-leading master: it drops framework and
 agent registrations until ``tell_elected()``; elected, it fails fast when the detector
-reports another leader or none. ``test_master_zk.py`` runs real processes on ZooKeeper.
+reports another leader or none. With a ``Registrar`` it recovers the registry when
+elected, admits new agents and marks those that miss their pings unreachable, and exits
+when a write fails. ``test_master_zk.py`` runs real processes on ZooKeeper.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 
 import pytest
 from master_harness import Cluster
 
+from actors.allocator.actor import AllocatorActor
+from actors.allocator.config import AllocatorConfig
+from actors.master.actor import MasterActor
 from actors.master.config import MasterConfig
 from actors.master.http import state_json
 from actors.messages.agent import AgentRegistered, RegisterAgent
 from actors.messages.framework import FrameworkRegistered, RegisterFramework
 from actors.messages.info import AgentInfo, FrameworkInfo
+from actors.registry import MemoryStorage, NotRecovered, Registrar, StorageUnavailable
 from actors.resources import Resources
-from transport import PID
+from transport import PID, ManualClock, Node
 
 ZK = MasterConfig(zk="zk://127.0.0.1:2181/mesos")
 
@@ -69,3 +76,98 @@ def test_a_standalone_master_leads_at_once(cluster: Cluster) -> None:
     state = cluster.ask(state_json)
     assert state["elected"] is True and state["leader"] == str(cluster.master)
     assert state["elected_time"] is not None
+
+
+# --- the registry: recovered when elected, agents admitted and marked unreachable --------
+
+
+class RegistryCluster(Cluster):
+    """The harness's cluster with a master that owns ``registrar``."""
+
+    def __init__(self, node: Node, clock: ManualClock, config: MasterConfig,
+                 registrar: Registrar) -> None:
+        self.node, self.clock = node, clock
+        self.master = node.pid("master")
+        self.allocator_ref = node.spawn(AllocatorActor, self.master,
+                                        AllocatorConfig(seed=1, allocation_interval=1.0))
+        self.master_ref = node.spawn(MasterActor, config, master_id="M", registrar=registrar)
+        actor = node.processes["master"]
+        assert isinstance(actor, MasterActor)
+        self.master_actor = actor
+        self._names = 0
+
+
+class BrokenStorage(MemoryStorage):
+    """Fails every write once ``broken``."""
+
+    broken = False
+
+    def set(self, key: str, value: bytes, expected_version: int) -> int:
+        if self.broken:
+            raise StorageUnavailable("the disk is gone")
+        return super().set(key, value, expected_version)
+
+
+@pytest.fixture
+def storage() -> BrokenStorage:
+    return BrokenStorage()
+
+
+@pytest.fixture
+def with_registry(master_config: MasterConfig,
+                  storage: BrokenStorage) -> Iterator[tuple[RegistryCluster, Registrar]]:
+    clock = ManualClock()
+    node = Node(clock=clock, http_port=0).start()
+    try:
+        registrar = Registrar(storage, clock)
+        yield RegistryCluster(node, clock, master_config, registrar), registrar
+    finally:
+        node.stop()
+
+
+def test_a_standalone_master_recovers_admits_and_marks_unreachable(
+        with_registry: tuple[RegistryCluster, Registrar]) -> None:
+    cluster, registrar = with_registry
+    cluster.settle()
+    assert registrar.version == 1  # recovered (claimed) at start
+    agent = cluster.agent()
+    assert list(cluster.ask(lambda m: registrar.registry.agents)) == [agent.id]
+    cluster.agent(register=False)  # a retry of the same agent is not admitted twice
+    agent.tell(RegisterAgent(agent_info=AgentInfo(hostname="host1",
+                                                  resources=Resources.parse("cpus:4;mem:4096"))))
+    assert agent.expect(AgentRegistered).agent_id == agent.id
+    assert cluster.ask(lambda m: registrar.version) == 2
+    agent.proc.answer_pings = False
+    for _ in range(6):
+        cluster.advance(15.0)
+    registry = cluster.ask(lambda m: registrar.registry)
+    assert registry.agents == {} and list(registry.unreachable) == [agent.id]
+
+
+@pytest.mark.parametrize("master_config", [ZK])
+def test_a_non_leading_master_recovers_the_registry_when_elected(
+        with_registry: tuple[RegistryCluster, Registrar]) -> None:
+    cluster, registrar = with_registry
+    cluster.settle()
+    assert cluster.ask(lambda m: registrar.version) == 0  # not recovered by a standby
+    with pytest.raises(NotRecovered):
+        registrar.registry  # noqa: B018
+    cluster.master_actor.tell_elected()
+    cluster.settle()
+    assert cluster.ask(lambda m: registrar.version) == 1
+    agent = cluster.agent()
+    assert list(cluster.ask(lambda m: registrar.registry.agents)) == [agent.id]
+
+
+def test_a_failed_registry_write_exits(with_registry: tuple[RegistryCluster, Registrar],
+                                       storage: BrokenStorage) -> None:
+    cluster, _ = with_registry
+    exits: list[int] = []
+    cluster.master_actor._exit = exits.append
+    cluster.settle()
+    storage.broken = True
+    agent = cluster.agent(register=False)
+    agent.tell(RegisterAgent(agent_info=AgentInfo(hostname="h",
+                                                  resources=Resources.parse("cpus:1"))))
+    cluster.settle()
+    assert exits == [1]

@@ -233,3 +233,22 @@ def test_a_standby_cut_off_from_zookeeper_exits_too(
         assert leader.proc.poll() is None and leader.state()["elected"]
     finally:
         proxy.close()
+
+
+def test_the_leader_recovers_the_registry_in_zookeeper(
+        masters: Masters, zookeeper: str, zk_path: str, zk_client: KazooClient) -> None:
+    master = masters.start(f"zk://{zookeeper}{zk_path}", "--registry=zk")
+    wait_for(lambda: master.state()["elected"], what="elected")
+    wait_for(lambda: zk_client.exists(f"{zk_path}/registry") is not None
+             and zk_client.get_children(f"{zk_path}/registry"), what="the registry znode")
+    children = zk_client.get_children(zk_path)
+    assert sorted(c for c in children if c.startswith("json.info_")) == [
+        c for c in children if c != "registry"]
+
+
+def test_a_registry_that_cannot_be_opened_exits_1(tmp_path: Path) -> None:
+    done = subprocess.run([str(BIN / "meseta-master"), "--ip=127.0.0.1", "--port=0",
+                           "--http_port=0", "--registry=sqlite"], capture_output=True,
+                          timeout=60, start_new_session=True)
+    assert done.returncode == 1
+    assert b"cannot open the registry" in done.stderr
