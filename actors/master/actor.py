@@ -21,7 +21,8 @@ find the leader through ZooKeeper). Elected, it exits the process (``os._exit(1)
 fast as Mesos' master) when the detector reports another leader or none.
 
 Registry (when given a ``Registrar``): recovered when elected (standalone: at start),
-``AdmitAgent`` before a new agent is told it registered, ``MarkAgentUnreachable`` when
+``AdmitAgent`` before a new agent is told it registered, ``MarkAgentReachable`` before a
+re-registering one is told (a no-op for an admitted agent), ``MarkAgentUnreachable`` when
 pings remove one. Each is one synchronous storage write on the actor's thread (for now:
 a slow store delays the master by that write). A failed recovery or write exits (1).
 """
@@ -80,6 +81,7 @@ from actors.messages.internal import (
 )
 from actors.registry import (
     AdmitAgent,
+    MarkAgentReachable,
     MarkAgentUnreachable,
     Operation,
     OperationRefused,
@@ -420,6 +422,8 @@ class MasterActor(Process):
             return
         out = Outbox()
         record = agents.reregister(self.books, frm, msg, out, self.config.total_ping_timeout)
+        if record is not None:  # back in the admitted list (a no-op when it is there)
+            self._record(MarkAgentReachable(record.info))
         self._apply(out)
         if record is not None:
             self._start_pinging(record.id)

@@ -20,7 +20,12 @@ from actors.allocator.config import AllocatorConfig
 from actors.master.actor import MasterActor
 from actors.master.config import MasterConfig
 from actors.master.http import state_json
-from actors.messages.agent import AgentRegistered, RegisterAgent
+from actors.messages.agent import (
+    AgentRegistered,
+    AgentReregistered,
+    RegisterAgent,
+    ReregisterAgent,
+)
 from actors.messages.framework import FrameworkRegistered, RegisterFramework
 from actors.messages.info import AgentInfo, FrameworkInfo
 from actors.registry import MemoryStorage, NotRecovered, Registrar, StorageUnavailable
@@ -142,6 +147,13 @@ def test_a_standalone_master_recovers_admits_and_marks_unreachable(
         cluster.advance(15.0)
     registry = cluster.ask(lambda m: registrar.registry)
     assert registry.agents == {} and list(registry.unreachable) == [agent.id]
+
+    agent.proc.answer_pings = True  # it comes back with its id: reachable again
+    agent.tell(ReregisterAgent(agent_info=AgentInfo(
+        id=agent.id, hostname="host1", resources=Resources.parse("cpus:4;mem:4096"))))
+    assert agent.expect(AgentReregistered).agent_id == agent.id
+    registry = cluster.ask(lambda m: registrar.registry)
+    assert list(registry.agents) == [agent.id] and registry.unreachable == {}
 
 
 @pytest.mark.parametrize("master_config", [ZK])
