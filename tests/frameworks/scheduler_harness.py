@@ -57,6 +57,15 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         time.sleep(0.005)
 
 
+def settle(master: Process, driver: Process) -> None:
+    """Return once what ``master`` was told to push has reached ``driver`` and been handled,
+    and whatever the driver sent back has been handled by ``master`` (both on one node, so
+    each ask queues behind the messages before it)."""
+    master.actor_ref.proxy().pid.get(timeout=5)
+    driver.actor_ref.proxy().pid.get(timeout=5)
+    master.actor_ref.proxy().pid.get(timeout=5)
+
+
 class FakeMaster(Process):
     """A stand-in master; see the module docstring."""
 

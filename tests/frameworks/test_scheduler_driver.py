@@ -13,6 +13,7 @@ from scheduler_harness import (
     FakeMaster,
     RecordingScheduler,
     offer,
+    settle,
     status_update,
     wait_until,
 )
@@ -152,7 +153,7 @@ def test_registration_is_retried_when_register_framework_is_dropped() -> None:
         sched.wait_for("registered")
         assert len(master.messages(RegisterFramework)) == 1  # the two before were dropped
         clock.advance(100.0)  # registered: no more attempts
-        time.sleep(0.05)
+        settle(master, driver)
         assert len(master.messages(RegisterFramework)) == 1
         driver.stop()
     finally:
@@ -195,7 +196,7 @@ def test_messages_from_another_master_are_ignored(
     ours.wait_for(RegisterFramework)
     other.push(driver.pid, FrameworkRegistered(framework_id="other-0001",
                                                master_info=other.master_info))
-    time.sleep(0.1)
+    settle(other, driver)
     assert sched.names() == [] and not driver.connected
     ours.push(driver.pid, FrameworkRegistered(framework_id=FRAMEWORK_ID,
                                               master_info=ours.master_info))
@@ -220,7 +221,7 @@ def test_events_before_registration_are_ignored(
                                                 master_info=master.master_info))
     master.push(driver.pid, ResourceOffers(offers=(offer("m1-O2"),)))
     sched.wait_for("resource_offers")
-    time.sleep(0.05)
+    settle(master, driver)
     [(offers,)] = sched.args("resource_offers")
     assert [o.id for o in offers] == ["m1-O2"]
 
@@ -374,7 +375,7 @@ def test_implicit_ack_after_the_callback_returns_and_only_with_a_uuid(
     assert acks_seen_in_callback == [0, 0]
     assert ack == StatusUpdateAcknowledgement(agent_id="m1-S1", framework_id=FRAMEWORK_ID,
                                               task_id="t1", uuid=b"a" * 16)
-    time.sleep(0.05)
+    settle(master, driver)
     assert len(master.messages(StatusUpdateAcknowledgement)) == 1
 
 
@@ -399,7 +400,7 @@ def test_explicit_acks(make_driver: Callable[..., SchedulerDriver],
     driver = started(make_driver, sched, implicit_acknowledgements=False)
     master.push(driver.pid, status_update("t1", TaskState.TASK_FINISHED, uuid=b"c" * 16))
     [(status,)] = sched.wait_for("status_update")
-    time.sleep(0.05)
+    settle(master, driver)
     assert master.messages(StatusUpdateAcknowledgement) == []
     assert driver.acknowledge_status_update(status) is DriverStatus.DRIVER_RUNNING
     [ack] = master.wait_for(StatusUpdateAcknowledgement)
@@ -510,7 +511,7 @@ def test_framework_error_calls_error_and_aborts(
     assert statuses == [DriverStatus.DRIVER_ABORTED]  # aborted before the callback
     master.wait_for(DeactivateFramework)
     master.push(driver.pid, ResourceOffers(offers=(offer(),)))
-    time.sleep(0.05)
+    settle(master, driver)
     assert "resource_offers" not in sched.names()
     assert driver.stop() is DriverStatus.DRIVER_ABORTED
 
@@ -522,7 +523,7 @@ def test_abort_deactivates_and_keeps_tasks(make_driver: Callable[..., SchedulerD
     assert driver.run() is DriverStatus.DRIVER_ABORTED
     master.wait_for(DeactivateFramework)
     assert driver.kill_task("t1") is DriverStatus.DRIVER_ABORTED
-    time.sleep(0.05)
+    settle(master, driver)
     assert master.messages(KillTask) == [] and master.messages(UnregisterFramework) == []
 
 
