@@ -29,7 +29,6 @@ a slow store delays the master by that write). A failed recovery or write exits 
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import sys
 import uuid
@@ -42,6 +41,7 @@ from actors.master import agents, frameworks, offers, tasks
 from actors.master.books import Books, Outbox
 from actors.master.config import MasterConfig
 from actors.master.frameworks import FrameworkRecord
+from actors.master.identity import VERSION, master_info
 from actors.master.launch import accept, as_accept
 from actors.master.reconciliation import reconcile
 from actors.messages.agent import (
@@ -73,7 +73,7 @@ from actors.messages.framework import (
     UnregisterFramework,
     UpdateFramework,
 )
-from actors.messages.info import Address, MasterInfo, ip_to_uint32
+from actors.messages.info import MasterInfo
 from actors.messages.internal import (
     AllocatorReviveOffers,
     AllocatorSuppressOffers,
@@ -92,7 +92,6 @@ from transport import PID, Node, Process, Timer, handles
 
 __all__ = ["VERSION", "MasterActor"]
 
-VERSION = "0.1.0"
 
 _log = structlog.get_logger("meseta.master")
 
@@ -126,7 +125,8 @@ class MasterActor(Process):
         self.registrar = registrar
         self.config = config or MasterConfig()
         self.allocator = allocator or node.pid("allocator")
-        self.books = Books(master_info=self._master_info(master_id or uuid.uuid4().hex[:12]),
+        info = master_info(master_id or uuid.uuid4().hex[:12], self.pid, node, self.config)
+        self.books = Books(master_info=info,
                            now=node.clock.now,
                            max_completed_frameworks=self.config.max_completed_frameworks,
                            max_completed_tasks=self.config.max_completed_tasks_per_framework)
@@ -138,20 +138,6 @@ class MasterActor(Process):
         """The leading master as last detected (ourselves once elected)."""
         self._exit: Callable[[int], None] = os._exit
         """How to fail fast (tests replace it)."""
-
-    def _master_info(self, master_id: str) -> MasterInfo:
-        http_port = self.node.http_port
-        if http_port is None:
-            http_port = self.config.effective_http_port
-        host = self.node.host
-        try:
-            ip = ip_to_uint32(host)
-        except ipaddress.AddressValueError:
-            ip = 0
-        hostname = self.config.hostname or host
-        return MasterInfo(id=master_id, ip=ip, port=http_port, pid=self.pid, hostname=hostname,
-                          version=VERSION,
-                          address=Address(port=http_port, hostname=hostname, ip=host))
 
     @property
     def master_id(self) -> str:
