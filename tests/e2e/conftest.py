@@ -78,17 +78,20 @@ class LocalCluster:
         proc.kill()
         raise AssertionError(f"{name} did not start:\n{log_path.read_text(errors='replace')}")
 
-    def master(self, *flags: str) -> Node:
-        return self._start("master", [str(BIN / "meseta-master"), "--ip=127.0.0.1", "--port=0",
-                                      "--http_port=0", f"--work_dir={self.tmp / 'master'}",
-                                      *flags], "meseta-master:")
+    def master(self, *flags: str, name: str = "master") -> Node:
+        return self._start(name, [str(BIN / "meseta-master"), "--ip=127.0.0.1", "--port=0",
+                                  "--http_port=0", f"--work_dir={self.tmp / name}",
+                                  *flags], "meseta-master:")
 
-    def agent(self, master: Node, resources: str = "cpus:4;mem:4096;disk:4096;ports:[31000-32000]",
+    def agent(self, master: Node | str,
+              resources: str = "cpus:4;mem:4096;disk:4096;ports:[31000-32000]",
               *flags: str) -> Node:
+        """An agent of ``master`` (a started master, or a ``zk://`` URL to follow)."""
         index = sum(1 for n in self.nodes if n.name.startswith("agent")) + 1
         return self._start(f"agent{index}", [
             str(BIN / "meseta-agent"), "--ip=127.0.0.1", "--port=0", "--http_port=0",
-            f"--master={master.address}", f"--work_dir={self.tmp / f'agent{index}'}",
+            f"--master={master if isinstance(master, str) else master.address}",
+            f"--work_dir={self.tmp / f'agent{index}'}",
             f"--resources={resources}", *flags], "meseta-agent:")
 
     def stop(self) -> None:
