@@ -32,6 +32,7 @@ from actors.messages.info import AgentInfo
 from actors.messages.tasks import DEFAULT_KILL_GRACE_PERIOD, ExecutorInfo
 from frameworks.executor import Executor
 from frameworks.executor_driver import ExecutorDriver, run_executor
+from transport.affinity import unpinned
 from transport.clock import Timer
 
 __all__ = ["CommandExecutor", "command_argv", "describe_exit"]
@@ -89,16 +90,18 @@ class CommandExecutor(Executor):
         if task.command is not None and task.command.environment is not None:
             env.update(task.command.environment.to_dict())
         try:
-            self.proc = subprocess.Popen(
-                command_argv(task), cwd=driver.environment.directory or None, env=env,
-                stdin=subprocess.DEVNULL, start_new_session=True)
+            with unpinned():  # the task gets all the CPUs, not the executor's one
+                self.proc = subprocess.Popen(
+                    command_argv(task), cwd=driver.environment.directory or None, env=env,
+                    stdin=subprocess.DEVNULL, start_new_session=True)
         except (OSError, ValueError) as exc:
             self._finish(driver, TaskState.TASK_FAILED, f"Failed to launch the command: {exc}")
             return
         driver.send_status_update(TaskStatus(task_id=task.task_id,
                                              state=TaskState.TASK_RUNNING))
-        threading.Thread(target=self._wait, args=(driver, self.proc), daemon=True,
-                         name="command-wait").start()
+        with unpinned():
+            threading.Thread(target=self._wait, args=(driver, self.proc), daemon=True,
+                             name="command-wait").start()
 
     def kill_task(self, driver: ExecutorDriver, task_id: str) -> None:
         if self.task is None or task_id != self.task.task_id or self._terminal_uuid:

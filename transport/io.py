@@ -139,6 +139,8 @@ class IOThread(threading.Thread):
     # --- the loop ---------------------------------------------------------------------
 
     def run(self) -> None:
+        placement = self.node.placement
+        placement.free()  # libzmq starts its own threads with the first socket: not pinned
         try:
             self.pull = self._bind()
         except BaseException as exc:
@@ -147,6 +149,7 @@ class IOThread(threading.Thread):
             os.close(self.wake_fd)  # nothing will wake a thread that never ran
             self.ready.set()
             return
+        placement.adopt()
         self.ready.set()
         poller = self._poller = zmq.Poller()
         poller.register(self.pull, zmq.POLLIN)
@@ -162,6 +165,7 @@ class IOThread(threading.Thread):
                     _log.exception("transport I/O step failed", node=self.node.address)
                     time.sleep(0.01)
         finally:
+            placement.release()
             self._close()
 
     def _step(self, poller: zmq.Poller) -> None:
@@ -171,7 +175,7 @@ class IOThread(threading.Thread):
         if self.outbox:
             timeout = 0.0
         elif self._peers:
-            timeout = max(0.0, (self._next_check - time.monotonic()) * 1000)
+            timeout = max(0.0, (self._next_check - time.monotonic()) * 1000 + 1)
         if self._deliveries:  # as late as possible: the woken actors find the GIL free
             self._deliver()
         events = poller.poll(int(timeout))
@@ -187,9 +191,12 @@ class IOThread(threading.Thread):
             else:
                 self._flush(self._by_push[sock])
         self._drain_outbox()
-        if self._peers and time.monotonic() >= self._next_check:
+        now = time.monotonic()
+        if self._peers and now >= self._next_check:
             self._check_monitors()
-            self._next_check = time.monotonic() + self.monitor_interval
+            self._next_check = now + self.monitor_interval
+        if self.node.placement.due(now):
+            self.node.placement.check(now)
 
     def _bind(self) -> zmq.Socket[bytes]:
         node = self.node

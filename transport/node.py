@@ -18,6 +18,7 @@ Typical use (scripts and tests)::
 from __future__ import annotations
 
 import itertools
+import os
 import queue
 import threading
 from collections import Counter, defaultdict
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import pykka
 import structlog
 
+from transport.affinity import Placement
 from transport.clock import Clock, RealClock
 from transport.codec import message_name
 from transport.envelope import encode_envelope
@@ -62,11 +64,15 @@ class Node:
         rcvhwm: int = 10_000,
         backlog_limit: int = 50_000,
         stop_linger_ms: int = 500,
+        cpu_affinity: str | int | None = None,
     ) -> None:
         """``port=0`` / ``http_port=0`` pick free ports; ``http_port=None`` serves no HTTP.
 
         ``link_timeout`` is how long a silent peer connection lives before linked
-        processes get ``exited`` (ZMTP heartbeats at a third of it).
+        processes get ``exited`` (ZMTP heartbeats at a third of it). ``cpu_affinity``
+        (``auto``, ``none`` or a CPU number; default ``MESETA_CPU_AFFINITY``, else
+        ``auto``) places the node's Python threads (``transport.affinity``); a bad
+        value raises ``ValueError``.
         """
         self.host = host
         self.port = port
@@ -81,6 +87,8 @@ class Node:
         self.rcvhwm = rcvhwm
         self.backlog_limit = backlog_limit
         self.stop_linger_ms = stop_linger_ms
+        self.placement = Placement(
+            os.environ.get("MESETA_CPU_AFFINITY") if cpu_affinity is None else cpu_affinity)
         self.hooks = Hooks()
         self.stats: Counter[str] = Counter()
         self.processes: dict[str, Process] = {}
@@ -283,4 +291,5 @@ class Node:
             "peers": self._io.peers(),
             "stats": dict(self.stats),
             "tracing": self.tracer.enabled,
+            "placement": self.placement.describe(),
         }

@@ -19,7 +19,6 @@ Inbound messages arrive from the node as batches ``[(frm, msg, trace), ...]``.
 
 from __future__ import annotations
 
-import queue
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -30,6 +29,7 @@ from structlog.contextvars import bound_contextvars
 
 from transport.clock import Timer
 from transport.codec import message_name
+from transport.inbox import Inbox
 from transport.pid import PID
 from transport.trace import TraceContext
 
@@ -72,9 +72,7 @@ class Process(pykka.ThreadingActor):
 
     @staticmethod
     def _create_actor_inbox() -> Any:
-        # queue.SimpleQueue is written in C: put/get and the wake-up of a blocked actor
-        # cost a fraction of queue.Queue's Python-level Condition dance.
-        return queue.SimpleQueue()
+        return Inbox()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -149,6 +147,14 @@ class Process(pykka.ThreadingActor):
             self.actor_ref.tell(_Call(fn, args))
         except pykka.ActorDeadError:
             pass
+
+    def _actor_loop(self) -> None:
+        placement = self.node.placement
+        placement.adopt()  # with the node's other threads (transport.affinity)
+        try:
+            super()._actor_loop()
+        finally:
+            placement.release()
 
     def _exited_event(self, pid: PID) -> None:
         self.exited(pid)

@@ -14,6 +14,7 @@ from typing import Any
 
 from actors.messages.info import Attribute, parse_attributes
 from actors.resources import Resources
+from transport.affinity import check_cpu_affinity
 from transport.flags import (
     Duration,
     FlagError,
@@ -89,6 +90,8 @@ class AgentConfig:
     status_update_retry_min: float = STATUS_UPDATE_RETRY_INTERVAL_MIN
     status_update_retry_max: float = STATUS_UPDATE_RETRY_INTERVAL_MAX
     trace: bool = False
+    cpu_affinity: str = "auto"
+    """Where the node's Python threads run (``transport.affinity``): auto, none or a CPU."""
     log_level: str = "info"
     log_format: str = "console"
 
@@ -123,6 +126,7 @@ class AgentConfig:
             "executor_shutdown_grace_period": f"{self.executor_shutdown_grace_period}secs",
             "registration_backoff_factor": f"{self.registration_backoff_factor}secs",
             "launcher": self.launcher, "trace": str(self.trace).lower(),
+            "cpu_affinity": self.cpu_affinity,
             "log_level": self.log_level, "log_format": self.log_format,
         }
 
@@ -200,6 +204,9 @@ def flags() -> Flags:
     f.add("launcher", str, "warm", "warm (fork executors from a warm helper) or subprocess",
           check=one_of("warm", "subprocess"))
     f.add("trace", bool, False, "log every message sent and received")
+    f.add("cpu_affinity", str, "auto", "where this node's Python threads run: auto (one "
+          "core, the least busy, rechecked), none (anywhere) or a CPU number",
+          check=check_cpu_affinity)
     f.add("log_level", str, "info", "debug, info, warning or error",
           check=one_of("debug", "info", "warning", "error"))
     f.add("log_format", str, "console", "console or json", check=one_of("console", "json"))
@@ -219,6 +226,7 @@ def from_flags(ns: argparse.Namespace) -> AgentConfig:
         executor_registration_timeout=float(ns.executor_registration_timeout),
         executor_shutdown_grace_period=float(ns.executor_shutdown_grace_period),
         registration_backoff_factor=float(ns.registration_backoff_factor),
-        launcher=ns.launcher, trace=bool(ns.trace), log_level=ns.log_level,
+        launcher=ns.launcher, trace=bool(ns.trace), cpu_affinity=ns.cpu_affinity,
+        log_level=ns.log_level,
         log_format=ns.log_format,
     )

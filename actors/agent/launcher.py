@@ -34,6 +34,7 @@ import psutil
 import structlog
 
 from actors.messages.tasks import CommandInfo
+from transport.affinity import unpinned
 
 __all__ = [
     "ExecutorLauncher",
@@ -166,15 +167,16 @@ class SubprocessLauncher:
         self._on_exit = on_exit
 
     def launch(self, spec: LaunchSpec) -> int:
-        try:
-            with open(spec.stdout, "ab") as out, open(spec.stderr, "ab") as err:
-                proc = subprocess.Popen(list(spec.argv), cwd=spec.cwd, env=dict(spec.env),
-                                        stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                        start_new_session=True, close_fds=True)
-        except OSError as exc:
-            raise LaunchError(f"cannot start {spec.argv[0]!r}: {exc}") from exc
-        threading.Thread(target=self._wait, args=(proc,), name=f"meseta-wait-{proc.pid}",
-                         daemon=True).start()
+        with unpinned():  # the executor gets all the CPUs, not the agent's one
+            try:
+                with open(spec.stdout, "ab") as out, open(spec.stderr, "ab") as err:
+                    proc = subprocess.Popen(list(spec.argv), cwd=spec.cwd, env=dict(spec.env),
+                                            stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                            start_new_session=True, close_fds=True)
+            except OSError as exc:
+                raise LaunchError(f"cannot start {spec.argv[0]!r}: {exc}") from exc
+            threading.Thread(target=self._wait, args=(proc,), name=f"meseta-wait-{proc.pid}",
+                             daemon=True).start()
         return proc.pid
 
     def _wait(self, proc: subprocess.Popen[bytes]) -> None:

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure(config.log_level, "json" if config.log_format == "json" else "console")
     node = Node(config.ip, config.port, http_port=config.effective_http_port,
-                trace=config.trace or None)
+                trace=config.trace or None, cpu_affinity=config.cpu_affinity)
     try:
         node.start()
     except BindError as exc:

@@ -42,6 +42,7 @@ from typing import Any, NoReturn
 import msgpack
 
 from actors.agent.launcher import ExitCallback, LaunchError, LaunchSpec, kill_tree
+from transport.affinity import unpinned
 
 __all__ = ["PRELOAD", "WarmLauncher", "serve"]
 
@@ -99,16 +100,17 @@ class WarmLauncher:
     def start(self, on_exit: ExitCallback) -> None:
         self._on_exit = on_exit
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            self._helper = subprocess.Popen(
-                [sys.executable, "-m", "actors.agent.warm", str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-                start_new_session=True)  # a Ctrl-C at the agent's terminal is not for it
-        finally:
-            theirs.close()
-        self._sock = ours
-        threading.Thread(target=self._read, args=(ours,), name="meseta-warm-reader",
-                         daemon=True).start()
+        with unpinned():  # the helper and every executor it forks get all the CPUs
+            try:
+                self._helper = subprocess.Popen(
+                    [sys.executable, "-m", "actors.agent.warm", str(theirs.fileno())],
+                    pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                    start_new_session=True)  # a Ctrl-C at the agent's terminal is not for it
+            finally:
+                theirs.close()
+            self._sock = ours
+            threading.Thread(target=self._read, args=(ours,), name="meseta-warm-reader",
+                             daemon=True).start()
 
     def launch(self, spec: LaunchSpec) -> int:
         sock = self._sock

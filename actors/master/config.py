@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
+from transport.affinity import check_cpu_affinity
 from transport.flags import Duration, Flags, at_least, one_of, port_number, positive
 
 __all__ = [
@@ -55,6 +56,8 @@ class MasterConfig:
     max_completed_frameworks: int = 50
     max_completed_tasks_per_framework: int = 1000
     trace: bool = False
+    cpu_affinity: str = "auto"
+    """Where the node's Python threads run (``transport.affinity``): auto, none or a CPU."""
     log_level: str = "info"
     log_format: str = "console"
     zk: str = ""
@@ -155,6 +158,9 @@ def flags() -> Flags:
           "else in_memory)", check=lambda v: None if v in ("", *REGISTRIES)
           else f"must be one of {', '.join(REGISTRIES)}")
     f.add("trace", bool, False, "log every message sent and received (trace.send/trace.recv)")
+    f.add("cpu_affinity", str, "auto", "where this node's Python threads run: auto (one "
+          "core, the least busy, rechecked), none (anywhere) or a CPU number",
+          check=check_cpu_affinity)
     f.add("log_level", str, "info", "debug, info, warning or error",
           check=one_of("debug", "info", "warning", "error"))
     f.add("log_format", str, "console", "console or json",
@@ -177,6 +183,7 @@ def from_flags(ns: argparse.Namespace) -> MasterConfig:
         max_completed_frameworks=ns.max_completed_frameworks,
         max_completed_tasks_per_framework=ns.max_completed_tasks_per_framework,
         trace=bool(ns.trace),
+        cpu_affinity=ns.cpu_affinity,
         log_level=ns.log_level,
         log_format=ns.log_format,
         zk=ns.zk,

@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = from_flags(ns)
     configure(config.log_level, "json" if config.log_format == "json" else "console")
     node = Node(config.ip, config.port, http_port=config.effective_http_port,
-                trace=config.trace or None)
+                trace=config.trace or None, cpu_affinity=config.cpu_affinity)
     try:
         node.start()
     except TransportError as exc:

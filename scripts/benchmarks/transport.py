@@ -9,6 +9,11 @@ Measured side by side, alternating, in the same run:
   fields (no actors, no threads of ours).
 - round trip: ping, wait for pong, repeat ``--pings`` times; p50 and p99 in µs.
 
+Both actor nodes run with ``--cpu_affinity`` (default ``auto``: each node's Python
+threads share one core, chosen and rechecked by ``transport.affinity``; ``none`` leaves
+placement to the kernel, for comparison). Three seconds of pings before the first round
+let ``auto`` settle.
+
 Prints progress lines, then one JSON object (the last line) with ``actor_msgs_per_s``,
 ``raw_msgs_per_s``, ``throughput_ratio``, ``actor_rtt_p50_us``, ``raw_rtt_p50_us``,
 ``rtt_ratio`` and more; figures are medians over ``--rounds``.
@@ -204,7 +209,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--messages", type=int, default=50_000, help="one-way messages per round")
     parser.add_argument("--pings", type=int, default=2_000, help="round trips per round")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--cpu_affinity", default="auto",
+                        help="placement of the actor nodes' threads: auto, none or a CPU")
     args = parser.parse_args(argv)
+    os.environ["MESETA_CPU_AFFINITY"] = args.cpu_affinity  # the actor child inherits it
 
     actor_child, actor_port = start_child("serve-actor")
     raw_child, raw_port = start_child("serve-raw")
@@ -218,9 +226,11 @@ def main(argv: list[str]) -> int:
     lost = 0
     try:
         raw_ping(dealer, 200)  # warm up both paths
-        warm: Future[tuple[float, int]] = Future()
-        driver.ping(200, warm).get()
-        warm.result(60)
+        settle = time.monotonic() + 3.0
+        while time.monotonic() < settle:
+            warm: Future[tuple[float, int]] = Future()
+            driver.ping(500, warm).get()
+            warm.result(60)
         for rnd in range(args.rounds):
             elapsed, got = raw_flood(dealer, args.messages)
             results["raw_tput"].append(got / elapsed)
@@ -240,6 +250,7 @@ def main(argv: list[str]) -> int:
             results["actor_p99"].append(percentile(actor_rtts, 0.99) * 1e6)
             print(f"round {rnd + 1}: " + ", ".join(
                 f"{k}={v[-1]:.0f}" for k, v in results.items()), file=sys.stderr, flush=True)
+        placement = node.placement.describe()
     finally:
         dealer.send(msgpack.packb({"t": "stop"}))
         ctx.destroy(linger=200)
@@ -266,6 +277,8 @@ def main(argv: list[str]) -> int:
         "pings_per_round": args.pings,
         "rounds": args.rounds,
         "actor_messages_lost": lost,
+        "cpu_affinity": args.cpu_affinity,
+        "driver_cpu": placement["cpu"],
     }
     print(json.dumps(out))
     return 0

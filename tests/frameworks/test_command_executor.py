@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,6 +36,13 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
         yield s
     finally:
         s.stop()
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def task(value: str, shell: bool = True, **kwargs: object) -> TaskInfo:
@@ -83,11 +90,14 @@ def test_a_missing_program_fails_the_task(setup: Setup) -> None:
     assert "Failed to launch" in failed.update.status.message
 
 
-def test_kill_uses_a_shorter_grace_period_from_the_kill_request(setup: Setup) -> None:
+def test_kill_uses_a_shorter_grace_period_from_the_kill_request(
+        setup: Setup, tmp_path: Path) -> None:
     framework = FrameworkInfo(user="u", name="f", id=FRAMEWORK.id,
                               capabilities=frozenset({FrameworkCapability.TASK_KILLING_STATE}))
-    launch(setup, task("trap '' TERM; sleep 60"), framework)
+    trapped = tmp_path / "trapped"
+    launch(setup, task(f"trap '' TERM; touch {trapped}; sleep 60"), framework)
     setup.agent.wait_for(StatusUpdate, lambda m: m.update.status.state is S.TASK_RUNNING)
+    wait_until(trapped.exists)  # TASK_RUNNING comes before the shell has set its trap
     started = time.monotonic()
     setup.agent_node.send(setup.agent.pid, setup.node.pid("executor"), KillTask(
         framework_id=FRAMEWORK.id, task_id="t1", kill_policy=KillPolicy(grace_period=0.3)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from pathlib import Path
 
 import psutil
 from agent_harness import (
@@ -94,12 +95,18 @@ def test_kill_of_sleep_gives_killing_then_killed_within_the_grace_period(
     assert "signal SIGTERM" in killed.update.status.message
 
 
-def test_a_task_ignoring_sigterm_is_killed_after_its_grace_period(cluster: Cluster) -> None:
+def test_a_task_ignoring_sigterm_is_killed_after_its_grace_period(
+        cluster: Cluster, tmp_path: Path) -> None:
     agent = cluster.make_agent()
-    task = command_task("stubborn", "trap '' TERM; sleep 60",
+    trapped = tmp_path / "trapped"
+    task = command_task("stubborn", f"trap '' TERM; touch {trapped}; sleep 60",
                         kill_policy=KillPolicy(grace_period=0.5))
     run_task(cluster, agent, task)
     cluster.master.wait_state("stubborn", S.TASK_RUNNING)
+    deadline = time.monotonic() + 20
+    while not trapped.exists():  # TASK_RUNNING comes before the shell has set its trap
+        assert time.monotonic() < deadline, "the task never set its trap"
+        time.sleep(0.01)
     send(cluster, agent, KillTask(framework_id=FRAMEWORK.id, task_id="stubborn"))
     killed = cluster.master.wait_state("stubborn", S.TASK_KILLED)
     assert "signal SIGKILL" in killed.update.status.message
