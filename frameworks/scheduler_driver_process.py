@@ -17,8 +17,8 @@ With a ``zk://`` master the driver follows the leader (``actors.ha.follow``): it
 registers with whichever master ZooKeeper names; when the leader changes it is
 ``disconnected`` (if it was registered) and registers again with the new one at once
 (``ReregisterFramework`` once it has an id; Mesos' driver sends its first attempt
-without the agents' random delay too), then retries with backoff; messages from any other master, the
-deposed one included, are ignored (Mesos' split-brain protection).
+without the agents' random delay too), then retries with backoff; messages from any
+other master, the deposed one included, are ignored (Mesos' split-brain protection).
 """
 
 from __future__ import annotations
