@@ -15,9 +15,10 @@ is not running (not started, stopped or aborted) or not registered.
 
 With a ``zk://`` master the driver follows the leader (``actors.ha.follow``): it
 registers with whichever master ZooKeeper names; when the leader changes it is
-``disconnected`` (if it was registered) and registers again with the new one
-(``ReregisterFramework`` once it has an id); messages from any other master, the
-deposed one included, are ignored (Mesos' split-brain protection).
+``disconnected`` (if it was registered) and registers again with the new one at once
+(``ReregisterFramework`` once it has an id; Mesos' driver sends its first attempt
+without the agents' random delay too), then retries with backoff; messages from any
+other master, the deposed one included, are ignored (Mesos' split-brain protection).
 """
 
 from __future__ import annotations
@@ -163,8 +164,8 @@ class SchedulerProcess(Process):
             self.master = leader
         if was_connected and self._running():
             self._callback("disconnected", self)
-        if leader is not None:
-            self._register_later()
+        if leader is not None:  # at once, as Mesos' driver; the retries back off
+            self._register(self.backoff_factor)
 
     def agent_pid(self, agent_id: str) -> PID | None:
         """The PID of an agent this framework got offers from (thread-safe read)."""

@@ -9,7 +9,9 @@ as a message, and ``handler(request) -> HttpResponse`` runs on the process's thr
 handlers read actor state safely; the reply comes back through the event loop.
 
 Built in: ``GET /__processes__`` lists the node's processes with their inbox sizes, its
-peers and its counters; ``GET /__trace__`` gives the recent trace events (when on).
+peers and its counters; ``GET /__trace__`` gives the recent trace events (when on);
+``/__hooks__`` drives the node's drop hooks, only when the node was started with
+``MESETA_TEST_HOOKS=1`` (``transport.remote_hooks``; a test aid).
 """
 
 from __future__ import annotations
@@ -125,6 +127,11 @@ class HttpServer:
             return web.json_response(self.node.describe())
         if path == "/__trace__":
             return web.json_response(list(self.node.tracer.recent))
+        remote = self.node.remote_hooks
+        if path == "/__hooks__" and remote is not None:
+            status, data = remote.handle(request.method, dict(request.query),
+                                         await request.read())
+            return web.json_response(data, status=status)
         found = self.node.find_route(path)
         if found is None:
             return web.json_response({"error": f"no route {path}"}, status=404)

@@ -5,7 +5,8 @@ optionally, an HTTP server at ``http_port``. Processes (``transport.process.Proc
 register with it by name; ``send`` delivers to a local process directly (no encoding)
 or encodes in the caller's thread and hands the frames to the I/O thread
 (``transport.io``), which alone touches sockets. ``hooks`` (test filters), ``tracer``
-(message tracing), ``clock`` (timers) and ``stats`` (counters) live here too.
+(message tracing), ``clock`` (timers) and ``stats`` (counters) live here too, and,
+only when asked for (``MESETA_TEST_HOOKS=1``), ``remote_hooks`` (``/__hooks__``).
 
 Typical use (scripts and tests)::
 
@@ -35,6 +36,7 @@ from transport.errors import TransportError
 from transport.hooks import Hooks
 from transport.io import IOThread
 from transport.pid import PID
+from transport.remote_hooks import RemoteHooks, env_test_hooks
 from transport.trace import TraceContext, Tracer, env_tracing
 
 if TYPE_CHECKING:
@@ -65,6 +67,7 @@ class Node:
         backlog_limit: int = 50_000,
         stop_linger_ms: int = 500,
         cpu_affinity: str | int | None = None,
+        test_hooks: bool | None = None,
     ) -> None:
         """``port=0`` / ``http_port=0`` pick free ports; ``http_port=None`` serves no HTTP.
 
@@ -72,7 +75,8 @@ class Node:
         processes get ``exited`` (ZMTP heartbeats at a third of it). ``cpu_affinity``
         (``auto``, ``none`` or a CPU number; default ``MESETA_CPU_AFFINITY``, else
         ``auto``) places the node's Python threads (``transport.affinity``); a bad
-        value raises ``ValueError``.
+        value raises ``ValueError``. ``test_hooks`` (default ``MESETA_TEST_HOOKS``, else
+        off) serves the drop hooks at ``/__hooks__`` (``transport.remote_hooks``): a test aid.
         """
         self.host = host
         self.port = port
@@ -90,6 +94,10 @@ class Node:
         self.placement = Placement(
             os.environ.get("MESETA_CPU_AFFINITY") if cpu_affinity is None else cpu_affinity)
         self.hooks = Hooks()
+        self.remote_hooks: RemoteHooks | None = (
+            RemoteHooks(self.hooks) if (env_test_hooks() if test_hooks is None else test_hooks)
+            else None)
+        """The ``/__hooks__`` remote control, when asked for (never on by default)."""
         self.stats: Counter[str] = Counter()
         self.processes: dict[str, Process] = {}
         self._names: defaultdict[str, itertools.count[int]] = defaultdict(

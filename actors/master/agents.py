@@ -7,7 +7,7 @@ connection or a master failover (``ReregisterAgent``), answer pings and leave
 the ``Outbox``: ``AgentRegistered`` / ``AgentReregistered``, ``Allocator*Agent``
 commands, and, when an agent is removed, status updates (TASK_LOST, or TASK_UNREACHABLE
 / TASK_GONE for PARTITION_AWARE frameworks), ``LostAgent`` and rescinded offers for
-the frameworks.
+the frameworks; when an unreachable agent re-registers, its tasks' current states.
 """
 
 from __future__ import annotations
@@ -154,6 +154,7 @@ def reregister(books: Books, frm: PID, msg: ReregisterAgent, out: Outbox,
         return None
     record = books.agents.registered.get(agent_id)
     known = record is not None
+    was_unreachable = agent_id in books.agents.unreachable
     if record is None:
         record = AgentRecord(info=msg.agent_info, pid=frm, registered_time=books.now())
         books.agents.registered[agent_id] = record
@@ -165,6 +166,8 @@ def reregister(books: Books, frm: PID, msg: ReregisterAgent, out: Outbox,
     record.reregistered_time = books.now()
     record.pinged, record.missed_pings = False, 0
     used = _adopt(books, record, msg, out)
+    if was_unreachable:
+        _announce_reachable(books, record, msg, out)
     if not known:
         out.tell_allocator(AllocatorAddAgent(agent_id=agent_id, total=record.total,
                                              used_by_framework=used or None))
@@ -217,6 +220,26 @@ def _adopt(books: Books, agent: AgentRecord, msg: ReregisterAgent, out: Outbox
         agent.tasks[(task.framework_id, task.task_id)] = record
         _add_used(used, task.framework_id, role, record.used)
     return used
+
+
+def _announce_reachable(books: Books, agent: AgentRecord, msg: ReregisterAgent,
+                        out: Outbox) -> None:
+    """An unreachable agent is back: tell each framework its tasks' current states.
+
+    As Mesos (``REASON_AGENT_REREGISTERED``, from the master, no acknowledgement): the
+    tasks keep running, and the TASK_UNREACHABLE or TASK_LOST the framework heard when
+    the agent was removed is superseded, partition-aware or not.
+    """
+    now = books.now()
+    for task in msg.tasks:
+        framework = books.frameworks.get(task.framework_id)
+        if (framework is None or not framework.connected
+                or (task.framework_id, task.task_id) not in agent.tasks):
+            continue
+        out.send(framework.pid, master_update(
+            framework.id, task.task_id, task.state, Reason.REASON_AGENT_REREGISTERED,
+            "unreachable agent re-registered", now, agent_id=agent.id,
+            executor_id=task.executor_id))
 
 
 def _add_used(used: dict[str, dict[str, Resources]], framework_id: str, role: str,

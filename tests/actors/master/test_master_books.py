@@ -248,6 +248,38 @@ def test_an_unreachable_agent_loses_its_tasks_and_its_offers(world: World) -> No
     assert [u.update.status.state for u in answer] == [TaskState.TASK_UNREACHABLE]
 
 
+def test_an_unreachable_agent_that_comes_back_reports_its_tasks_running_to_everyone(
+        world: World) -> None:
+    a = world.agent()
+    plain = world.framework()
+    aware = world.framework(pid=PID("scheduler(2)", "10.0.0.9", 4000),
+                            capabilities=frozenset({FrameworkCapability.PARTITION_AWARE}))
+    world.launch(plain, world.offer(plain, a, "cpus:2;mem:1024"), task(a, "p"))
+    world.launch(aware, world.offer(aware, a, "cpus:2;mem:1024"), task(a, "q"))
+    agent = world.books.agents.registered[a]
+    agents.remove(world.books, agent, Outbox(), "unreachable")
+    running = tuple(Task(name=t, task_id=t, framework_id=f, agent_id=a,
+                         state=TaskState.TASK_RUNNING, resources=R("cpus:1;mem:512"))
+                    for t, f in (("p", plain), ("q", aware)))
+    infos = tuple(world.books.frameworks.registered[f].info for f in (plain, aware))
+    out = Outbox()
+    agents.reregister(world.books, AGENT, ReregisterAgent(
+        agent_info=agent.info, tasks=running, frameworks=infos), out, 75.0)
+    updates = {(to, u.update.status.task_id): u.update.status for to, u in out.sends
+               if isinstance(u, StatusUpdate)}
+    assert set(updates) == {(SCHED, "p"), (PID("scheduler(2)", "10.0.0.9", 4000), "q")}
+    for status in updates.values():
+        assert status.state is TaskState.TASK_RUNNING
+        assert status.reason is Reason.REASON_AGENT_REREGISTERED and not status.uuid
+    assert a not in world.books.agents.unreachable
+    assert not world.books.frameworks.registered[plain].unreachable_tasks
+    # A plain re-registration (the master never lost the agent) tells nobody anything.
+    out = Outbox()
+    agents.reregister(world.books, AGENT, ReregisterAgent(
+        agent_info=agent.info, tasks=running, frameworks=infos), out, 75.0)
+    assert not out.messages(StatusUpdate)
+
+
 def test_teardown_shuts_the_framework_down_everywhere(world: World) -> None:
     a, f = world.agent(), world.framework()
     world.launch(f, world.offer(f, a, "cpus:2;mem:1024"), task(a, "t1"))
