@@ -6,6 +6,7 @@ import itertools
 import json
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -327,8 +328,20 @@ def test_capture_records_every_match_until_removed(node: Node) -> None:
 # --- tracing ----------------------------------------------------------------------------
 
 
-def recv_events(node: Node, name: str) -> list[dict[str, Any]]:
-    return [e for e in node.tracer.recent if e["event"] == "trace.recv" and e["name"] == name]
+def recv_events(node: Node, name: str, count: int) -> list[dict[str, Any]]:
+    """The ``count`` trace.recv events of ``name``, in hop order.
+
+    A process records its trace.recv once its handler has returned, so the next hop (which
+    may run at once) can record first, and the last one may still be recording when the
+    test has already seen its message: wait for all of them, then order by hop.
+    """
+    deadline = time.monotonic() + WAIT
+    while True:
+        events = [e for e in list(node.tracer.recent)
+                  if e["event"] == "trace.recv" and e["name"] == name]
+        if len(events) >= count or time.monotonic() > deadline:
+            return sorted(events, key=lambda e: e["hop"])
+        time.sleep(0.005)
 
 
 def test_a_traced_chain_keeps_one_trace_id_and_links_parents(
@@ -339,7 +352,7 @@ def test_a_traced_chain_keeps_one_trace_id_and_links_parents(
     a, b, c = (spawn(node, Worker, n) for n in "abc")
     node.send(inbox, a, Forward(route=(a, b, c, inbox), step=1))
     assert box.get_msg() == Forward(route=(a, b, c, inbox), step=4)
-    events = recv_events(node, "test.Forward")
+    events = recv_events(node, "test.Forward", 4)
     assert [e["to"] for e in events] == [str(a), str(b), str(c), str(inbox)]
     assert len({e["trace_id"] for e in events}) == 1
     assert [e["hop"] for e in events] == [0, 1, 2, 3]
@@ -347,7 +360,7 @@ def test_a_traced_chain_keeps_one_trace_id_and_links_parents(
     for parent, child in itertools.pairwise(events):
         assert child["parent_id"] == parent["msg_id"]
     sends = [e for e in node.tracer.recent if e["event"] == "trace.send"]
-    assert [e["msg_id"] for e in sends] == [e["msg_id"] for e in events]
+    assert sorted(e["msg_id"] for e in sends) == sorted(e["msg_id"] for e in events)
 
 
 def test_a_received_trace_propagates_through_a_node_with_tracing_off(
@@ -360,7 +373,7 @@ def test_a_received_trace_propagates_through_a_node_with_tracing_off(
     node_route = (a, b, c, inbox)
     traced.send(inbox, a, Forward(route=node_route, step=1))
     box.get_msg()
-    events = recv_events(traced, "test.Forward")
+    events = recv_events(traced, "test.Forward", 3)
     assert [e["to"] for e in events] == [str(a), str(c), str(inbox)]
     assert len({e["trace_id"] for e in events}) == 1
     assert [e["hop"] for e in events] == [0, 2, 3]
