@@ -3,6 +3,10 @@
 Agents register (``RegisterAgent``), re-register with what they run after a lost
 connection or a master failover (``ReregisterAgent``), answer pings and leave
 (``UnregisterAgent``), or are removed after ``max_agent_ping_timeouts`` missed pongs.
+After a failover the book holds the agents the registry admitted (``recovered``) until
+they re-register, or until ``agent_reregister_timeout`` marks them unreachable
+(``overdue_recovered``, ``mark_unreachable_after_failover``). ``registry_operation`` says
+what a re-registration must store first (``UpdateAgentInfo`` / ``MarkAgentReachable``).
 ``MasterActor`` calls the functions here with its ``Books`` and sends what they put in
 the ``Outbox``: ``AgentRegistered`` / ``AgentReregistered``, ``Allocator*Agent``
 commands, and, when an agent is removed, status updates (TASK_LOST, or TASK_UNREACHABLE
@@ -39,6 +43,7 @@ from actors.messages.internal import (
 )
 from actors.messages.task_state import Reason, TaskState, is_terminal
 from actors.messages.tasks import ExecutorInfo, Task, TaskInfo, TaskStatus
+from actors.registry.operations import MarkAgentReachable, Operation, UpdateAgentInfo
 from actors.resources import EMPTY, Resources
 from transport.pid import PID
 
@@ -48,9 +53,15 @@ if TYPE_CHECKING:
 __all__ = [
     "AgentBook",
     "AgentRecord",
+    "add_registered",
+    "answer_retry",
     "disconnect",
+    "mark_unreachable_after_failover",
+    "overdue_recovered",
     "ping_due",
     "register",
+    "registrant",
+    "registry_operation",
     "remove",
     "reregister",
 ]
@@ -107,6 +118,10 @@ class AgentBook:
         """``agent_id -> when it was removed as unreachable`` (it may come back)."""
         self.removed: set[str] = set()
         """Agents that left for good (``UnregisterAgent``)."""
+        self.recovered: dict[str, AgentInfo] = {}
+        """Agents the recovered registry admitted that have not re-registered yet."""
+        self.gone: dict[str, float] = {}
+        """``agent_id -> when an operator marked it gone`` (from the registry)."""
         self._seq = itertools.count()
 
     def new_id(self) -> str:
@@ -120,20 +135,30 @@ def _connection(total_ping_timeout: float) -> MasterAgentConnection:
     return MasterAgentConnection(total_ping_timeout_seconds=total_ping_timeout)
 
 
-def register(books: Books, frm: PID, msg: RegisterAgent, out: Outbox,
-             total_ping_timeout: float) -> AgentRecord:
-    """A new agent joins; a retry from the same agent gets the same id."""
+def registrant(books: Books, frm: PID, msg: RegisterAgent
+               ) -> tuple[AgentRecord | None, AgentRecord | None]:
+    """Who is registered at ``frm``: (this agent retrying, another agent), either or none."""
     existing = books.agents.by_pid(frm)
-    if existing is not None and existing.info.hostname == msg.agent_info.hostname:
-        if not existing.connected:
-            existing.connected = True
-            out.tell_allocator(AllocatorActivateAgent(agent_id=existing.id))
-        out.send(frm, AgentRegistered(agent_id=existing.id,
-                                      connection=_connection(total_ping_timeout)))
-        return existing
-    if existing is not None:  # another agent now answers at that address
-        remove(books, existing, out, "removed")
-    info = dataclasses.replace(msg.agent_info, id=books.agents.new_id())
+    if existing is None:
+        return None, None
+    if existing.info.hostname == msg.agent_info.hostname:
+        return existing, None
+    return None, existing
+
+
+def answer_retry(books: Books, existing: AgentRecord, frm: PID, out: Outbox,
+                 total_ping_timeout: float) -> None:
+    """A registered agent asked again (its reply was lost): the same id again."""
+    if not existing.connected:
+        existing.connected = True
+        out.tell_allocator(AllocatorActivateAgent(agent_id=existing.id))
+    out.send(frm, AgentRegistered(agent_id=existing.id,
+                                  connection=_connection(total_ping_timeout)))
+
+
+def add_registered(books: Books, frm: PID, msg: RegisterAgent, info: AgentInfo, out: Outbox,
+                   total_ping_timeout: float) -> AgentRecord:
+    """A new agent (``info`` with its new id, admitted in the registry) joins the books."""
     record = AgentRecord(info=info, pid=frm, registered_time=books.now(), version=msg.version,
                          capabilities=msg.capabilities)
     books.agents.registered[info.id] = record
@@ -143,6 +168,54 @@ def register(books: Books, frm: PID, msg: RegisterAgent, out: Outbox,
                                   connection=_connection(total_ping_timeout)))
     _log.info("agent registered", agent_id=info.id, pid=str(frm), resources=str(info.resources))
     return record
+
+
+def register(books: Books, frm: PID, msg: RegisterAgent, out: Outbox,
+             total_ping_timeout: float) -> AgentRecord:
+    """A new agent joins at once (no registry); a retry from the same agent gets the same id."""
+    same, stale = registrant(books, frm, msg)
+    if same is not None:
+        answer_retry(books, same, frm, out, total_ping_timeout)
+        return same
+    if stale is not None:  # another agent now answers at that address
+        remove(books, stale, out, "removed")
+    info = dataclasses.replace(msg.agent_info, id=books.agents.new_id())
+    return add_registered(books, frm, msg, info, out, total_ping_timeout)
+
+
+def registry_operation(books: Books, info: AgentInfo) -> Operation | None:
+    """What a re-registration of ``info`` must store before it is answered (Mesos).
+
+    A registered or recovered agent: ``UpdateAgentInfo`` if its info changed, else nothing;
+    any other (unreachable, or unknown to this master): ``MarkAgentReachable``.
+    """
+    known = books.agents.registered.get(info.id)
+    admitted = known.info if known is not None else books.agents.recovered.get(info.id)
+    if admitted is not None:
+        return None if admitted == info else UpdateAgentInfo(info)
+    return MarkAgentReachable(info)
+
+
+def overdue_recovered(books: Books, reregistering: set[str]) -> list[str]:
+    """Recovered agents to mark unreachable: not re-registered, nor re-registering, yet."""
+    return sorted(a for a in books.agents.recovered
+                  if a not in reregistering and a not in books.agents.registered)
+
+
+def mark_unreachable_after_failover(books: Books, agent_id: str, when: float,
+                                    out: Outbox) -> None:
+    """A recovered agent did not re-register in time (and the registry says unreachable).
+
+    The master knows none of its tasks: frameworks hear ``LostAgent``, and explicit
+    reconciliation answers TASK_UNREACHABLE (TASK_LOST) for them from now on (Mesos).
+    """
+    info = books.agents.recovered.pop(agent_id, None)
+    books.agents.unreachable[agent_id] = when
+    for framework in books.frameworks.registered.values():
+        if framework.connected:
+            out.send(framework.pid, LostAgent(agent_id=agent_id))
+    _log.warning("agent marked unreachable: it did not re-register after the failover",
+                 agent_id=agent_id, hostname=info.hostname if info is not None else None)
 
 
 def reregister(books: Books, frm: PID, msg: ReregisterAgent, out: Outbox,
@@ -158,6 +231,7 @@ def reregister(books: Books, frm: PID, msg: ReregisterAgent, out: Outbox,
         record = AgentRecord(info=msg.agent_info, pid=frm, registered_time=books.now())
         books.agents.registered[agent_id] = record
         books.agents.unreachable.pop(agent_id, None)
+        books.agents.recovered.pop(agent_id, None)
     elif not record.connected or not record.active:
         out.tell_allocator(AllocatorActivateAgent(agent_id=agent_id))
     record.pid, record.connected, record.active = frm, True, True
