@@ -147,6 +147,7 @@ class AgentHandlers(MasterProcess):
         if stale is not None:  # another agent now answers at that address
             self._remove_durably(stale)
         info = dataclasses.replace(msg.agent_info, id=self.books.agents.new_id())
+        _log.info("admitting agent", agent_id=info.id, pid=str(frm))
         self._admitting.add(frm)
         self._store(AdmitAgent(info), self._admitted, frm, msg, info)
 
