@@ -2,10 +2,11 @@
 
 Two masters on one path: exactly one leads, the other says so on ``/master/state`` and
 ``/master/health``, and both send ``/master/redirect`` to the leader; the znodes are
-Mesos' ``json.info_NNNNNNNNNN`` with JSON data; a SIGKILLed leader is replaced within the session timeout plus a few seconds; a leader cut
-off from ZooKeeper (through ``ZkProxy``) exits with a non-zero status, and while it is
-cut off (SUSPENDED) it acknowledges no agent registration nor stores it. Every process runs
-in its own session and its process group is killed at teardown.
+Mesos' ``json.info_NNNNNNNNNN`` with JSON data; a SIGKILLed leader is replaced within the
+session timeout plus a few seconds; a leader cut off from ZooKeeper (through ``ZkProxy``)
+exits with a non-zero status, and while it is cut off (SUSPENDED) it acknowledges no agent
+registration nor stores it. Every process runs in its own session and its process group
+is killed at teardown.
 """
 
 from __future__ import annotations
