@@ -10,6 +10,7 @@ BENCHMARKS = {
     "transport": "benchmarks.transport",
     "allocator": "benchmarks.allocator",
     "launch": "benchmarks.launch",
+    "registry": "benchmarks.registry",
 }
 
 
