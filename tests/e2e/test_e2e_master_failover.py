@@ -61,8 +61,10 @@ def test_an_agent_that_never_reregisters_after_a_failover_becomes_unreachable(
     aware = (FrameworkCapability.PARTITION_AWARE,)
     with framework(zk, "failover", capabilities=aware) as (driver, sched):
         leader, standby = (first, second) if _state(first)["elected"] else (second, first)
-        agent_of = {}
+        agent_of: dict[str, str] = {}
+        deadline = time.monotonic() + WAIT
         while len(agent_of) < 2:  # the agent id behind each agent process
+            assert time.monotonic() < deadline, "the agents never registered"
             agents = {a["pid"]: a["id"] for a in _state(leader)["agents"]}
             agent_of = {n.pid: agents[n.pid] for n in (survivor, doomed) if n.pid in agents}
             time.sleep(0.05)
