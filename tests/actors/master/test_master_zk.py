@@ -285,37 +285,55 @@ def test_both_masters_redirect_to_the_leader(
     assert second.redirect() == (307, "//" + second.http.split("//", 1)[1])
 
 
+def _admitted_agents(work_dir: Path) -> dict[str, Any]:
+    store = SqliteStorage(work_dir / "registry.db")
+    try:
+        data, _ = store.get("registry")
+    finally:
+        store.close()
+    assert data is not None
+    agents: dict[str, Any] = decode_registry(data).agents
+    return agents
+
+
+@pytest.mark.parametrize("heal", [False, True], ids=["session-lost", "reconnected"])
 def test_a_suspended_leader_acknowledges_no_registration(
-        masters: Masters, zookeeper: str, zk_path: str, tmp_path: Path) -> None:
+        masters: Masters, zookeeper: str, zk_path: str, tmp_path: Path, heal: bool) -> None:
+    """Cut off: the registration waits. Session lost: exit, nothing stored or answered.
+    Reconnected within the session: the held write is made and the agent registered."""
     proxy = ZkProxy(zookeeper)
     agent: subprocess.Popen[bytes] | None = None
     try:
         work_dir = tmp_path / "master"
         master = masters.start(f"zk://{proxy.address}{zk_path}", "--registry=sqlite",
                                f"--work_dir={work_dir}", "--zk_session_timeout=10secs")
+
+        def logged(text: str) -> bool:
+            return text in master.log.read_text(errors="replace")
+
         wait_for(lambda: master.state()["elected"], what="elected")
-        wait_for(lambda: "registry recovered" in master.log.read_text(errors="replace"),
-                 what="registry recovered")
+        wait_for(lambda: logged("registry recovered"), what="registry recovered")
         proxy.cut()
-        wait_for(lambda: "registry writes held" in master.log.read_text(errors="replace"),
-                 what="writes held while SUSPENDED")
+        wait_for(lambda: logged("registry writes held"), what="writes held while SUSPENDED")
         agent_log = open(tmp_path / "agent.log", "wb")
         agent = subprocess.Popen(
             [str(BIN / "meseta-agent"), "--ip=127.0.0.1", "--port=0", "--http_port=0",
              f"--master={master.pid.split('@', 1)[1]}", f"--work_dir={tmp_path / 'agent'}",
              "--resources=cpus:1;mem:64"],
             stdout=agent_log, stderr=agent_log, start_new_session=True)
-        wait_for(lambda: "admitting agent" in master.log.read_text(errors="replace"),
+        wait_for(lambda: logged("admitting agent"),
                  what="the agent's registration reached the master")
+        if heal:
+            assert not logged("agent registered")
+            proxy.heal()
+            wait_for(lambda: logged("agent registered"), what="the held write made")
+            assert master.proc.poll() is None and master.state()["elected"]
+            assert len(_admitted_agents(work_dir)) == 1
+            return
         assert master.proc.wait(WAIT) != 0  # the session is given up: fail fast
         log = master.log.read_text(errors="replace")
         assert "agent registered" not in log, log[-3000:]
-        store = SqliteStorage(work_dir / "registry.db")
-        try:
-            data, _ = store.get("registry")
-        finally:
-            store.close()
-        assert data is not None and decode_registry(data).agents == {}
+        assert _admitted_agents(work_dir) == {}
     finally:
         if agent is not None and agent.poll() is None:
             os.killpg(agent.pid, signal.SIGKILL)
