@@ -1,10 +1,11 @@
 """``AgentHandlers``: the master's agent handlers and its registry, a base of ``MasterActor``.
 
 Agents talk to the master with ``actors.messages.agent`` (register, re-register, pong,
-unregister); the decisions are the pure functions of ``actors.master.agents``. What must
-survive the master goes through a ``RegistrarWorker`` (``actors.registry.worker``): the
-master queues the operation and acts only in the callback the worker posts back once the
-write is durable (Mesos' ``registrar->apply(...).onAny(defer(self(), ...))``):
+unregister); the decisions are the pure functions of ``actors.master.agents`` and
+``actors.master.agent_registry``. What must survive the master goes through a
+``RegistrarWorker`` (``actors.registry.worker``): the master queues the operation and
+acts only in the callback the worker posts back once the write is durable (Mesos'
+``registrar->apply(...).onAny(defer(self(), ...))``):
 
 - ``RegisterAgent``: ``AdmitAgent``, then the books take the agent and it hears
   ``AgentRegistered`` (a retry while the write is in flight is dropped);
@@ -30,7 +31,7 @@ from typing import Any, Literal
 
 import structlog
 
-from actors.master import agents
+from actors.master import agent_registry, agents
 from actors.master.books import Outbox
 from actors.master.plumbing import MasterProcess
 from actors.messages.agent import (
@@ -174,7 +175,7 @@ class AgentHandlers(MasterProcess):
                       agent_id=agent_id, frm=str(frm))
             return
         operation = (None if agent_id in self.books.agents.removed
-                     else agents.registry_operation(self.books, msg.agent_info))
+                     else agent_registry.registry_operation(self.books, msg.agent_info))
         if operation is None:
             self._reregistered(False, frm, msg)
             return
@@ -249,7 +250,7 @@ class AgentHandlers(MasterProcess):
         self._apply(out)
 
     def _recovered_agents_timeout(self) -> None:
-        for agent_id in agents.overdue_recovered(self.books, self._reregistering):
+        for agent_id in agent_registry.overdue_recovered(self.books, self._reregistering):
             if agent_id in self._marking_unreachable:
                 continue
             _log.warning("recovered agent did not re-register in time", agent_id=agent_id,
@@ -266,7 +267,7 @@ class AgentHandlers(MasterProcess):
             _log.error("recovered agent not marked unreachable", agent_id=agent_id,
                        reason=str(outcome))
         if agent_id in self.books.agents.recovered:
-            self._run(agents.mark_unreachable_after_failover, agent_id, when)
+            self._run(agent_registry.mark_unreachable_after_failover, agent_id, when)
 
     # --- pings --------------------------------------------------------------------------
 

@@ -4,9 +4,8 @@ Agents register (``RegisterAgent``), re-register with what they run after a lost
 connection or a master failover (``ReregisterAgent``), answer pings and leave
 (``UnregisterAgent``), or are removed after ``max_agent_ping_timeouts`` missed pongs.
 After a failover the book holds the agents the registry admitted (``recovered``) until
-they re-register, or until ``agent_reregister_timeout`` marks them unreachable
-(``overdue_recovered``, ``mark_unreachable_after_failover``). ``registry_operation`` says
-what a re-registration must store first (``UpdateAgentInfo`` / ``MarkAgentReachable``).
+they re-register, or until ``agent_reregister_timeout`` marks them unreachable (the
+decisions about the registry are in ``agent_registry``).
 ``MasterActor`` calls the functions here with its ``Books`` and sends what they put in
 the ``Outbox``: ``AgentRegistered`` / ``AgentReregistered``, ``Allocator*Agent``
 commands, and, when an agent is removed, status updates (TASK_LOST, or TASK_UNREACHABLE
@@ -43,7 +42,6 @@ from actors.messages.internal import (
 )
 from actors.messages.task_state import Reason, TaskState, is_terminal
 from actors.messages.tasks import ExecutorInfo, Task, TaskInfo, TaskStatus
-from actors.registry.operations import MarkAgentReachable, Operation, UpdateAgentInfo
 from actors.resources import EMPTY, Resources
 from transport.pid import PID
 
@@ -56,12 +54,9 @@ __all__ = [
     "add_registered",
     "answer_retry",
     "disconnect",
-    "mark_unreachable_after_failover",
-    "overdue_recovered",
     "ping_due",
     "register",
     "registrant",
-    "registry_operation",
     "remove",
     "reregister",
 ]
@@ -181,41 +176,6 @@ def register(books: Books, frm: PID, msg: RegisterAgent, out: Outbox,
         remove(books, stale, out, "removed")
     info = dataclasses.replace(msg.agent_info, id=books.agents.new_id())
     return add_registered(books, frm, msg, info, out, total_ping_timeout)
-
-
-def registry_operation(books: Books, info: AgentInfo) -> Operation | None:
-    """What a re-registration of ``info`` must store before it is answered (Mesos).
-
-    A registered or recovered agent: ``UpdateAgentInfo`` if its info changed, else nothing;
-    any other (unreachable, or unknown to this master): ``MarkAgentReachable``.
-    """
-    known = books.agents.registered.get(info.id)
-    admitted = known.info if known is not None else books.agents.recovered.get(info.id)
-    if admitted is not None:
-        return None if admitted == info else UpdateAgentInfo(info)
-    return MarkAgentReachable(info)
-
-
-def overdue_recovered(books: Books, reregistering: set[str]) -> list[str]:
-    """Recovered agents to mark unreachable: not re-registered, nor re-registering, yet."""
-    return sorted(a for a in books.agents.recovered
-                  if a not in reregistering and a not in books.agents.registered)
-
-
-def mark_unreachable_after_failover(books: Books, agent_id: str, when: float,
-                                    out: Outbox) -> None:
-    """A recovered agent did not re-register in time (and the registry says unreachable).
-
-    The master knows none of its tasks: frameworks hear ``LostAgent``, and explicit
-    reconciliation answers TASK_UNREACHABLE (TASK_LOST) for them from now on (Mesos).
-    """
-    info = books.agents.recovered.pop(agent_id, None)
-    books.agents.unreachable[agent_id] = when
-    for framework in books.frameworks.registered.values():
-        if framework.connected:
-            out.send(framework.pid, LostAgent(agent_id=agent_id))
-    _log.warning("agent marked unreachable: it did not re-register after the failover",
-                 agent_id=agent_id, hostname=info.hostname if info is not None else None)
 
 
 def reregister(books: Books, frm: PID, msg: ReregisterAgent, out: Outbox,

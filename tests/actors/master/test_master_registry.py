@@ -1,9 +1,9 @@
 """The master and its registry: writes through the ``RegistrarWorker``, failover recovery.
 
 Actor harness (``master_harness``) with a real ``Registrar`` on a ``MemoryStorage`` and a
-``ManualClock``; the pure decisions (``agents.registry_operation``,
-``agents.overdue_recovered``, explicit reconciliation of recovered agents) are tested on
-bare ``Books`` too. What is proved: an agent hears it registered (or re-registered) only
+``ManualClock``; the pure decisions (``agent_registry.registry_operation`` and
+``overdue_recovered``, explicit reconciliation of recovered agents) are tested on bare
+``Books`` too. What is proved: an agent hears it registered (or re-registered) only
 once its operation is durable; operations queued together are one storage write; an
 unregistering agent is removed from the registry and a changed AgentInfo is updated; after
 a failover, recovered agents that do not re-register within ``agent_reregister_timeout``
@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from master_harness import WAIT, Cluster
 
-from actors.master import agents
+from actors.master import agent_registry
 from actors.master.books import Books
 from actors.master.config import MasterConfig
 from actors.master.reconciliation import reconcile
@@ -267,13 +267,13 @@ def books() -> Books:
 
 def test_what_a_reregistration_stores_first() -> None:
     b = books()
-    assert agents.registry_operation(b, info("A", "hostA")) is None
-    assert agents.registry_operation(b, info("A", "hostA", port=1)) == UpdateAgentInfo(
+    assert agent_registry.registry_operation(b, info("A", "hostA")) is None
+    assert agent_registry.registry_operation(b, info("A", "hostA", port=1)) == UpdateAgentInfo(
         info("A", "hostA", port=1))
-    assert agents.registry_operation(b, info("C", "hostC")) == MarkAgentReachable(
+    assert agent_registry.registry_operation(b, info("C", "hostC")) == MarkAgentReachable(
         info("C", "hostC"))
-    assert agents.overdue_recovered(b, {"B"}) == ["A"]
-    assert agents.overdue_recovered(b, set()) == ["A", "B"]
+    assert agent_registry.overdue_recovered(b, {"B"}) == ["A"]
+    assert agent_registry.overdue_recovered(b, set()) == ["A", "B"]
 
 
 def test_explicit_reconciliation_waits_for_recovered_agents() -> None:
