@@ -20,40 +20,36 @@ Until elected it answers no framework or agent registration (logged and dropped:
 find the leader through ZooKeeper). Elected, it exits the process (``os._exit(1)``, fail
 fast as Mesos' master) when the detector reports another leader or none.
 
-Registry (when given a ``Registrar``): recovered when elected (standalone: at start),
-``AdmitAgent`` before a new agent is told it registered, ``MarkAgentReachable`` before a
-re-registering one is told (a no-op for an admitted agent), ``MarkAgentUnreachable`` when
-pings remove one. Each is one synchronous storage write on the actor's thread (for now:
-a slow store delays the master by that write). A failed recovery or write exits (1).
+Agents and the registry are handled in ``agent_handlers`` (a base class; see there):
+with a ``Registrar`` every registry write (``AdmitAgent``, ``MarkAgentReachable``,
+``UpdateAgentInfo``, ``RemoveAgent``, ``MarkAgentUnreachable``) is queued to a
+``RegistrarWorker`` thread that batches them into one storage write and posts each
+outcome back; the master acts (``AgentRegistered``...) only once the write is durable.
+The registry is recovered when elected (standalone: at start); its agents that do not
+re-register within ``agent_reregister_timeout`` are marked unreachable. While the
+ZooKeeper connection is SUSPENDED ``leadership`` holds the writes
+(``hold_registry``). A failed recovery or write exits (1). The plumbing shared by the
+handlers (``_apply``, ``_leading``, ``_fail_fast``) is in ``plumbing``.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import TypeVar
 
 import structlog
 
 from actors.master import agents, frameworks, offers, tasks
+from actors.master.agent_handlers import AgentHandlers
 from actors.master.books import Books, Outbox
 from actors.master.config import MasterConfig
 from actors.master.frameworks import FrameworkRecord
 from actors.master.identity import VERSION, master_info
 from actors.master.launch import accept, as_accept
 from actors.master.reconciliation import reconcile
-from actors.messages.agent import (
-    PingAgent,
-    PongAgent,
-    RegisterAgent,
-    ReregisterAgent,
-    ShutdownExecutor,
-    StatusUpdate,
-    UnregisterAgent,
-    UpdateAgent,
-)
+from actors.messages.agent import ShutdownExecutor, StatusUpdate
 from actors.messages.framework import (
     AcceptOffers,
     DeactivateFramework,
@@ -79,16 +75,8 @@ from actors.messages.internal import (
     AllocatorSuppressOffers,
     OffersAllocated,
 )
-from actors.registry import (
-    AdmitAgent,
-    MarkAgentReachable,
-    MarkAgentUnreachable,
-    Operation,
-    OperationRefused,
-    Registrar,
-    RegistryError,
-)
-from transport import PID, Node, Process, Timer, handles
+from actors.registry import Registrar
+from transport import PID, Node, handles
 
 __all__ = ["VERSION", "MasterActor"]
 
@@ -115,14 +103,13 @@ def _from_scheduler(fn: Callable[[MasterActor, FrameworkRecord, M, Outbox], None
     return handler
 
 
-class MasterActor(Process):
+class MasterActor(AgentHandlers):
     """See the module docstring. ``MasterActor(node, config)``, named ``master``."""
 
     def __init__(self, node: Node, config: MasterConfig | None = None, *,
                  name: str = "master", allocator: PID | None = None,
                  master_id: str | None = None, registrar: Registrar | None = None) -> None:
         super().__init__(node, name)
-        self.registrar = registrar
         self.config = config or MasterConfig()
         self.allocator = allocator or node.pid("allocator")
         info = master_info(master_id or uuid.uuid4().hex[:12], self.pid, node, self.config)
@@ -130,18 +117,11 @@ class MasterActor(Process):
                            now=node.clock.now,
                            max_completed_frameworks=self.config.max_completed_frameworks,
                            max_completed_tasks=self.config.max_completed_tasks_per_framework)
-        self._ping_timers: dict[str, Timer] = {}
         self.elected = not self.config.zk
-        """Whether this master leads; standalone (no ``--zk``) masters lead from the start."""
         self.elected_time: float | None = self.books.start_time if self.elected else None
         self.leader: MasterInfo | None = self.books.master_info if self.elected else None
-        """The leading master as last detected (ourselves once elected)."""
         self._exit: Callable[[int], None] = os._exit
-        """How to fail fast (tests replace it)."""
-
-    @property
-    def master_id(self) -> str:
-        return self.books.master_id
+        self._init_agents(registrar)
 
     def on_start(self) -> None:
         from actors.master.http import install_routes
@@ -149,11 +129,10 @@ class MasterActor(Process):
         install_routes(self)
         _log.info("master started", master_id=self.master_id, pid=str(self.pid))
         if self.elected:
-            self._recover()
+            self._recover_registry()
 
     def on_stop(self) -> None:
-        for timer in self._ping_timers.values():
-            timer.cancel()
+        self._stop_agents()
         super().on_stop()
 
     # --- leadership (``tell_*`` are thread-safe: they post into the actor) --------------
@@ -174,30 +153,7 @@ class MasterActor(Process):
         self.leader = self.books.master_info
         _log.info("elected as the leading master", master_id=self.master_id,
                   pid=str(self.pid))
-        self._recover()
-
-    def _recover(self) -> None:
-        if self.registrar is None:
-            return
-        try:
-            registry = self.registrar.recover()
-        except RegistryError as exc:
-            self._fail_fast(f"cannot recover the registry: {exc}")
-            return
-        _log.info("registry recovered", agents=len(registry.agents),
-                  unreachable=len(registry.unreachable), version=self.registrar.version)
-
-    def _record(self, operation: Operation) -> None:
-        """Store ``operation`` in the registry (one write); a failed store exits."""
-        if self.registrar is None:
-            return
-        try:
-            self.registrar.apply(operation)
-        except OperationRefused as exc:
-            _log.warning("registry operation refused", operation=type(operation).__name__,
-                         reason=str(exc))
-        except RegistryError as exc:
-            self._fail_fast(f"cannot write the registry ({type(operation).__name__}): {exc}")
+        self._recover_registry()
 
     def _on_leader_detected(self, info: MasterInfo | None) -> None:
         if self.elected and (info is None or info.id != self.master_id):
@@ -209,43 +165,6 @@ class MasterActor(Process):
             self.leader = info
             _log.info("leading master detected",
                       leader=str(info.pid) if info is not None else None)
-
-    def _fail_fast(self, reason: str) -> None:
-        _log.error("committing suicide", reason=reason, master_id=self.master_id,
-                   elected=self.elected)
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
-        self._exit(1)
-
-    def _leading(self, frm: PID, msg: object) -> bool:
-        """Whether to handle ``msg``; a non-leading master logs and drops it."""
-        if self.elected:
-            return True
-        _log.info("not the leading master: dropping", message=type(msg).__name__,
-                  frm=str(frm), leader=str(self.leader.pid) if self.leader else None)
-        return False
-
-    # --- plumbing ---------------------------------------------------------------------
-
-    def _apply(self, out: Outbox) -> None:
-        """Send what a decision queued; watch new peers; time the new offers out."""
-        for pid in out.links:
-            self.link(pid)
-        for msg in out.allocator:
-            self.send(self.allocator, msg)
-        for to, msg in out.sends:
-            self.send(to, msg)
-        if self.config.offer_timeout is not None:
-            for offer_id in out.offers_made:
-                self.delay(self.config.offer_timeout, self._offer_timed_out, offer_id)
-
-    def _run(self, fn: Callable[..., Any], *args: Any) -> None:
-        out = Outbox()
-        fn(self.books, *args, out)
-        self._apply(out)
 
     # --- frameworks -------------------------------------------------------------------
 
@@ -327,11 +246,6 @@ class MasterActor(Process):
         out.tell_allocator(AllocatorSuppressOffers(framework_id=framework.id,
                                                    roles=msg.roles or None))
 
-    def _offer_timed_out(self, offer_id: str) -> None:
-        if offer_id in self.books.offers:
-            _log.info("offer timed out, rescinded", offer_id=offer_id)
-            self._run(offers.rescind, offer_id)
-
     # --- tasks ------------------------------------------------------------------------
 
     @handles(KillTask)
@@ -386,81 +300,6 @@ class MasterActor(Process):
             return
         out = Outbox()
         out.send(framework.pid, msg)
-        self._apply(out)
-
-    # --- agents -----------------------------------------------------------------------
-
-    @handles(RegisterAgent)
-    def _on_register_agent(self, frm: PID, msg: RegisterAgent) -> None:
-        if not self._leading(frm, msg):
-            return
-        known = set(self.books.agents.registered)
-        out = Outbox()
-        record = agents.register(self.books, frm, msg, out, self.config.total_ping_timeout)
-        if record.id not in known:  # admitted before it hears it registered
-            self._record(AdmitAgent(record.info))
-        self._apply(out)
-        self._start_pinging(record.id)
-
-    @handles(ReregisterAgent)
-    def _on_reregister_agent(self, frm: PID, msg: ReregisterAgent) -> None:
-        if not self._leading(frm, msg):
-            return
-        out = Outbox()
-        record = agents.reregister(self.books, frm, msg, out, self.config.total_ping_timeout)
-        if record is not None:  # back in the admitted list (a no-op when it is there)
-            self._record(MarkAgentReachable(record.info))
-        self._apply(out)
-        if record is not None:
-            self._start_pinging(record.id)
-
-    @handles(UnregisterAgent)
-    def _on_unregister_agent(self, frm: PID, msg: UnregisterAgent) -> None:
-        agent = self.books.agents.registered.get(msg.agent_id)
-        if agent is None or agent.pid != frm:
-            _log.warning("ignoring UnregisterAgent", agent_id=msg.agent_id, frm=str(frm))
-            return
-        self._remove_agent(agent, "removed")
-
-    @handles(UpdateAgent)
-    def _on_update_agent(self, frm: PID, msg: UpdateAgent) -> None:
-        _log.info("oversubscribed resources are not offered yet", agent_id=msg.agent_id)
-
-    @handles(PongAgent)
-    def _on_pong_agent(self, frm: PID, msg: PongAgent) -> None:
-        agent = self.books.agents.by_pid(frm)
-        if agent is None:  # it does not know it was removed: ask it to register again
-            self.send(frm, PingAgent(connected=False))
-            return
-        agent.pinged, agent.missed_pings = False, 0
-
-    def _start_pinging(self, agent_id: str) -> None:
-        if agent_id not in self._ping_timers:
-            self._ping(agent_id)
-
-    def _ping(self, agent_id: str) -> None:
-        agent = self.books.agents.registered.get(agent_id)
-        if agent is None:
-            self._ping_timers.pop(agent_id, None)
-            return
-        if agents.ping_due(agent, self.config.max_agent_ping_timeouts) == "remove":
-            _log.warning("agent missed its pings", agent_id=agent_id,
-                         missed=agent.missed_pings)
-            self._record(MarkAgentUnreachable(agent_id, self.node.clock.now()))
-            self._remove_agent(agent, "unreachable")
-            return
-        self.send(agent.pid, PingAgent(connected=agent.connected))
-        self._ping_timers[agent_id] = self.delay(self.config.agent_ping_timeout, self._ping,
-                                                 agent_id)
-
-    def _remove_agent(self, agent: agents.AgentRecord,
-                      why: Literal["unreachable", "removed"]) -> None:
-        timer = self._ping_timers.pop(agent.id, None)
-        if timer is not None:
-            timer.cancel()
-        self.unlink(agent.pid)
-        out = Outbox()
-        agents.remove(self.books, agent, out, why)
         self._apply(out)
 
     # --- failure detection ------------------------------------------------------------

@@ -3,6 +3,9 @@
 Agents register (``RegisterAgent``), re-register with what they run after a lost
 connection or a master failover (``ReregisterAgent``), answer pings and leave
 (``UnregisterAgent``), or are removed after ``max_agent_ping_timeouts`` missed pongs.
+After a failover the book holds the agents the registry admitted (``recovered``) until
+they re-register, or until ``agent_reregister_timeout`` marks them unreachable (the
+decisions about the registry are in ``agent_registry``).
 ``MasterActor`` calls the functions here with its ``Books`` and sends what they put in
 the ``Outbox``: ``AgentRegistered`` / ``AgentReregistered``, ``Allocator*Agent``
 commands, and, when an agent is removed, status updates (TASK_LOST, or TASK_UNREACHABLE
@@ -48,9 +51,12 @@ if TYPE_CHECKING:
 __all__ = [
     "AgentBook",
     "AgentRecord",
+    "add_registered",
+    "answer_retry",
     "disconnect",
     "ping_due",
     "register",
+    "registrant",
     "remove",
     "reregister",
 ]
@@ -107,6 +113,10 @@ class AgentBook:
         """``agent_id -> when it was removed as unreachable`` (it may come back)."""
         self.removed: set[str] = set()
         """Agents that left for good (``UnregisterAgent``)."""
+        self.recovered: dict[str, AgentInfo] = {}
+        """Agents the recovered registry admitted that have not re-registered yet."""
+        self.gone: dict[str, float] = {}
+        """``agent_id -> when an operator marked it gone`` (from the registry)."""
         self._seq = itertools.count()
 
     def new_id(self) -> str:
@@ -120,20 +130,30 @@ def _connection(total_ping_timeout: float) -> MasterAgentConnection:
     return MasterAgentConnection(total_ping_timeout_seconds=total_ping_timeout)
 
 
-def register(books: Books, frm: PID, msg: RegisterAgent, out: Outbox,
-             total_ping_timeout: float) -> AgentRecord:
-    """A new agent joins; a retry from the same agent gets the same id."""
+def registrant(books: Books, frm: PID, msg: RegisterAgent
+               ) -> tuple[AgentRecord | None, AgentRecord | None]:
+    """Who is registered at ``frm``: (this agent retrying, another agent), either or none."""
     existing = books.agents.by_pid(frm)
-    if existing is not None and existing.info.hostname == msg.agent_info.hostname:
-        if not existing.connected:
-            existing.connected = True
-            out.tell_allocator(AllocatorActivateAgent(agent_id=existing.id))
-        out.send(frm, AgentRegistered(agent_id=existing.id,
-                                      connection=_connection(total_ping_timeout)))
-        return existing
-    if existing is not None:  # another agent now answers at that address
-        remove(books, existing, out, "removed")
-    info = dataclasses.replace(msg.agent_info, id=books.agents.new_id())
+    if existing is None:
+        return None, None
+    if existing.info.hostname == msg.agent_info.hostname:
+        return existing, None
+    return None, existing
+
+
+def answer_retry(books: Books, existing: AgentRecord, frm: PID, out: Outbox,
+                 total_ping_timeout: float) -> None:
+    """A registered agent asked again (its reply was lost): the same id again."""
+    if not existing.connected:
+        existing.connected = True
+        out.tell_allocator(AllocatorActivateAgent(agent_id=existing.id))
+    out.send(frm, AgentRegistered(agent_id=existing.id,
+                                  connection=_connection(total_ping_timeout)))
+
+
+def add_registered(books: Books, frm: PID, msg: RegisterAgent, info: AgentInfo, out: Outbox,
+                   total_ping_timeout: float) -> AgentRecord:
+    """A new agent (``info`` with its new id, admitted in the registry) joins the books."""
     record = AgentRecord(info=info, pid=frm, registered_time=books.now(), version=msg.version,
                          capabilities=msg.capabilities)
     books.agents.registered[info.id] = record
@@ -143,6 +163,19 @@ def register(books: Books, frm: PID, msg: RegisterAgent, out: Outbox,
                                   connection=_connection(total_ping_timeout)))
     _log.info("agent registered", agent_id=info.id, pid=str(frm), resources=str(info.resources))
     return record
+
+
+def register(books: Books, frm: PID, msg: RegisterAgent, out: Outbox,
+             total_ping_timeout: float) -> AgentRecord:
+    """A new agent joins at once (no registry); a retry from the same agent gets the same id."""
+    same, stale = registrant(books, frm, msg)
+    if same is not None:
+        answer_retry(books, same, frm, out, total_ping_timeout)
+        return same
+    if stale is not None:  # another agent now answers at that address
+        remove(books, stale, out, "removed")
+    info = dataclasses.replace(msg.agent_info, id=books.agents.new_id())
+    return add_registered(books, frm, msg, info, out, total_ping_timeout)
 
 
 def reregister(books: Books, frm: PID, msg: ReregisterAgent, out: Outbox,
@@ -159,6 +192,7 @@ def reregister(books: Books, frm: PID, msg: ReregisterAgent, out: Outbox,
         record = AgentRecord(info=msg.agent_info, pid=frm, registered_time=books.now())
         books.agents.registered[agent_id] = record
         books.agents.unreachable.pop(agent_id, None)
+        books.agents.recovered.pop(agent_id, None)
     elif not record.connected or not record.active:
         out.tell_allocator(AllocatorActivateAgent(agent_id=agent_id))
     record.pid, record.connected, record.active = frm, True, True

@@ -16,6 +16,7 @@ from transport.flags import Duration, Flags, at_least, one_of, port_number, posi
 
 __all__ = [
     "DEFAULT_AGENT_PING_TIMEOUT",
+    "DEFAULT_AGENT_REREGISTER_TIMEOUT",
     "DEFAULT_MAX_AGENT_PING_TIMEOUTS",
     "DEFAULT_ZK_SESSION_TIMEOUT",
     "REGISTRIES",
@@ -29,6 +30,10 @@ DEFAULT_AGENT_PING_TIMEOUT = 15.0
 
 DEFAULT_MAX_AGENT_PING_TIMEOUTS = 5
 """Missed pings in a row after which the agent is removed (Mesos)."""
+
+DEFAULT_AGENT_REREGISTER_TIMEOUT = 600.0
+"""Seconds a newly elected master waits for the agents of the registry to re-register
+before it marks them unreachable (Mesos' ``--agent_reregister_timeout``, 10mins)."""
 
 REGISTRIES = ("in_memory", "sqlite", "zk")
 """The values of ``--registry`` (``actors.registry.open_storage``)."""
@@ -53,6 +58,7 @@ class MasterConfig:
     allocation_interval: float = 1.0
     agent_ping_timeout: float = DEFAULT_AGENT_PING_TIMEOUT
     max_agent_ping_timeouts: int = DEFAULT_MAX_AGENT_PING_TIMEOUTS
+    agent_reregister_timeout: float = DEFAULT_AGENT_REREGISTER_TIMEOUT
     max_completed_frameworks: int = 50
     max_completed_tasks_per_framework: int = 1000
     trace: bool = False
@@ -73,6 +79,8 @@ class MasterConfig:
             raise ValueError("agent_ping_timeout must be positive")
         if self.max_agent_ping_timeouts < 1:
             raise ValueError("max_agent_ping_timeouts must be at least 1")
+        if self.agent_reregister_timeout <= 0:
+            raise ValueError("agent_reregister_timeout must be positive")
         if self.offer_timeout is not None and self.offer_timeout <= 0:
             raise ValueError("offer_timeout must be positive")
         if self.allocation_interval <= 0:
@@ -143,6 +151,10 @@ def flags() -> Flags:
           check=_ping_timeout)
     f.add("max_agent_ping_timeouts", int, DEFAULT_MAX_AGENT_PING_TIMEOUTS,
           "missed pongs in a row after which the agent is removed", check=at_least(1))
+    f.add("agent_reregister_timeout", Duration, Duration(DEFAULT_AGENT_REREGISTER_TIMEOUT),
+          "after a failover, agents of the registry that do not re-register within this "
+          "time are marked unreachable (Mesos requires at least 10mins; shorter is for "
+          "tests)", check=positive)
     f.add("max_completed_frameworks", int, 50, "completed frameworks kept for /state",
           check=lambda v: None if v >= 0 else "must not be negative")
     f.add("max_completed_tasks_per_framework", int, 1000,
@@ -180,6 +192,7 @@ def from_flags(ns: argparse.Namespace) -> MasterConfig:
         allocation_interval=float(ns.allocation_interval),
         agent_ping_timeout=float(ns.agent_ping_timeout),
         max_agent_ping_timeouts=ns.max_agent_ping_timeouts,
+        agent_reregister_timeout=float(ns.agent_reregister_timeout),
         max_completed_frameworks=ns.max_completed_frameworks,
         max_completed_tasks_per_framework=ns.max_completed_tasks_per_framework,
         trace=bool(ns.trace),

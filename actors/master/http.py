@@ -1,4 +1,5 @@
-"""The master's HTTP endpoints: ``/master/state``, ``/master/health``, ``/master/tasks``.
+"""The master's HTTP endpoints: ``/master/state``, ``/master/health``, ``/master/tasks``,
+``/master/redirect``.
 
 ``install_routes(master)`` is called by ``MasterActor.on_start``; the node serves each
 route at ``/master/<path>`` (and at ``/<path>`` too, since the master's node delegates
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from actors.master.actor import MasterActor
     from actors.master.books import Books
 
-__all__ = ["install_routes", "resources_json", "state_json", "tasks_json"]
+__all__ = ["install_routes", "redirect", "resources_json", "state_json", "tasks_json"]
 
 
 def install_routes(master: MasterActor) -> None:
@@ -32,6 +33,22 @@ def install_routes(master: MasterActor) -> None:
     master.route("/state.json", lambda req: HttpResponse.json(state_json(master)))
     master.route("/health", lambda req: _health(master))
     master.route("/tasks", lambda req: _tasks_route(master.books, req))
+    master.route("/redirect", lambda req: redirect(master))
+
+
+def redirect(master: MasterActor) -> HttpResponse:
+    """307 to the leading master's HTTP endpoint (``Location: //host:port``), from the
+    leader itself or a non-leading master (the detected leader); 503 if none is known.
+
+    As Mesos' ``/master/redirect``: the host is the leader's hostname, else its ip; the port
+    its HTTP port (the MasterInfo's ``port``).
+    """
+    leader = master.leader
+    if leader is None:
+        return HttpResponse.text("No leader elected", 503)
+    address = leader.address
+    host = leader.hostname or (address.ip if address is not None else "")
+    return HttpResponse(307, b"", "text/plain", {"Location": f"//{host}:{leader.port}"})
 
 
 def _health(master: MasterActor) -> HttpResponse:

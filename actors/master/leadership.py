@@ -6,8 +6,11 @@
 actor (``tell_elected`` / ``tell_leader``, which post into it). ``on_lost`` (candidacy
 gone, session expired, or suspended past the session timeout) logs and exits the process
 at once (``os._exit(1)``), as Mesos' master "commits suicide": a supervisor restarts it,
-and it contends again. Only ``main`` uses this module, so kazoo is imported only with
-``--zk``.
+and it contends again. While the session's connection is SUSPENDED (it may come back,
+or this master may have been deposed) the master's registry writes are held
+(``hold_registry``; released when the connection is back, same session), so the master
+never acknowledges an operation while it might no longer lead. Only ``main`` uses this
+module, so kazoo is imported only with ``--zk``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import sys
 from collections.abc import Callable
 
 import structlog
-from kazoo.client import KazooClient
+from kazoo.client import KazooClient, KazooState
 
 from actors.ha import MasterContender, MasterDetector, parse_zk_url
 from actors.master.actor import MasterActor
@@ -48,6 +51,7 @@ class Leadership:
     def start(self) -> Leadership:
         """Connect, enter the candidacy, follow the leader; blocks until ZooKeeper answers."""
         self._client.start(timeout=self._connect_timeout)
+        self._client.add_listener(self._on_state)
         try:
             self._contender.start()
             self._detector.start()
@@ -61,12 +65,20 @@ class Leadership:
 
     def stop(self) -> None:
         """Withdraw (our znode is deleted) and close the session."""
+        self._client.remove_listener(self._on_state)
         self._detector.stop()
         self._contender.stop()
         self._client.stop()
         self._client.close()
 
     # -- callbacks on kazoo's threads: never block --------------------------------------
+
+    def _on_state(self, state: KazooState) -> None:
+        if state == KazooState.SUSPENDED:
+            _log.warning("ZooKeeper connection suspended: registry writes held")
+            self._master.hold_registry()
+        elif state == KazooState.CONNECTED:
+            self._master.release_registry()
 
     def _on_elected(self) -> None:
         self._master.tell_elected()

@@ -10,9 +10,13 @@ hold is answered the same way. Every answer is a master-made ``StatusUpdate`` wi
   the state of the update being delivered to the scheduler, as Mesos answers, so a
   reconciliation never runs ahead of the reliable updates;
 - explicit: for each task asked about, its latest state if known; else, by what the
-  master knows of the agent named: registered -> TASK_GONE (TASK_LOST unless
-  PARTITION_AWARE), unreachable -> TASK_UNREACHABLE (TASK_LOST), otherwise
-  TASK_UNKNOWN (TASK_LOST).
+  master knows of the agent named (Mesos' ``_reconcileTasks``, in this order):
+  recovered from the registry after a failover but not re-registered yet -> no answer
+  (also when no agent is named and any agent is still recovered: the scheduler asks
+  again later, and hears once the agent re-registers or ``agent_reregister_timeout``
+  marks it unreachable); registered -> TASK_GONE (TASK_LOST unless PARTITION_AWARE);
+  unreachable -> TASK_UNREACHABLE with its ``unreachable_time`` (TASK_LOST); gone ->
+  TASK_GONE_BY_OPERATOR (TASK_LOST); otherwise TASK_UNKNOWN (TASK_LOST).
 
 Pure functions over ``Books``; ``MasterActor`` sends what they return.
 """
@@ -71,11 +75,16 @@ def reconcile_explicit(books: Books, framework: FrameworkRecord,
             continue
         agent_id = asked.agent_id
         unreachable_time = None
+        recovered = books.agents.recovered
+        if (agent_id in recovered) if agent_id else bool(recovered):
+            continue  # not re-registered yet: the scheduler asks again (Mesos)
         if agent_id and agent_id in books.agents.registered:
             state, text = TaskState.TASK_GONE, "Reconciliation: task is unknown to the agent"
         elif agent_id and agent_id in books.agents.unreachable:
             state, text = TaskState.TASK_UNREACHABLE, "Reconciliation: agent is unreachable"
             unreachable_time = books.agents.unreachable[agent_id]
+        elif agent_id and agent_id in books.agents.gone:
+            state, text = TaskState.TASK_GONE_BY_OPERATOR, "Reconciliation: task is gone"
         else:
             state, text = TaskState.TASK_UNKNOWN, "Reconciliation: task is unknown"
         if not aware:

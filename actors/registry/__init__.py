@@ -7,7 +7,10 @@
   registry's errors; backends ``memory``, ``sqlite``, ``zookeeper``;
 - ``registrar``: ``Registrar`` (recover, apply) and ``open_storage`` for ``--registry``.
 
-No actor lives here: the master owns a ``Registrar`` and calls it from its own thread.
+- ``worker``: ``RegistrarWorker``, the thread that does the master's registry work off
+  its actor's thread (batched writes, outcomes posted back).
+
+No actor lives here: the master owns a ``RegistrarWorker`` around its ``Registrar``.
 """
 
 from __future__ import annotations

@@ -13,8 +13,9 @@ registry is rewritten whole each time: ~25 ms at 10,000 agents).
 ``open_storage`` maps the master's ``--registry`` flag to a backend: ``in_memory``,
 ``sqlite`` (the default: ``<work_dir>/registry.db``) or ``zk`` (under the ``--zk`` path).
 
-Who calls it: the master actor (through its own thread; the lock only guards against
-misuse) and tests; nothing here sends messages.
+Who calls it: the master's ``RegistrarWorker`` (``actors.registry.worker``: one thread,
+the only user; the lock only guards against misuse) and tests; nothing here sends
+messages.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ BENCHMARKS = {
     "allocator": "benchmarks.allocator",
     "launch": "benchmarks.launch",
     "failover": "benchmarks.failover",
+    "registry": "benchmarks.registry",
 }
 
 

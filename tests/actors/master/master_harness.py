@@ -3,7 +3,9 @@ the real AllocatorActor, a real MasterActor, and stand-in agents and schedulers 
 the real protocol.
 
 Time is a ``ManualClock``: allocation ticks, pings, failover and offer timeouts move only
-when a test calls ``cluster.advance``. Waiting is on queues with generous timeouts.
+when a test calls ``cluster.advance``. Waiting is on queues with generous timeouts. With a
+``registrar`` the master writes through its ``RegistrarWorker`` thread; ``settle`` waits
+for the worker to be idle too (or held), so its callbacks have run when it returns.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from actors.messages import (
     RegisterFramework,
     ResourceOffers,
 )
+from actors.registry import Registrar
 from actors.resources import Resources
 from transport import PID, ManualClock, Node, Process
 
@@ -90,12 +93,13 @@ class Peer:
 
 
 class Cluster:
-    def __init__(self, node: Node, clock: ManualClock, config: MasterConfig) -> None:
+    def __init__(self, node: Node, clock: ManualClock, config: MasterConfig,
+                 registrar: Registrar | None = None) -> None:
         self.node, self.clock = node, clock
         self.master = node.pid("master")
         self.allocator_ref = node.spawn(AllocatorActor, self.master,
                                         AllocatorConfig(seed=1, allocation_interval=1.0))
-        self.master_ref = node.spawn(MasterActor, config, master_id="M")
+        self.master_ref = node.spawn(MasterActor, config, master_id="M", registrar=registrar)
         actor = node.processes["master"]
         assert isinstance(actor, MasterActor)
         self.master_actor = actor
@@ -103,7 +107,10 @@ class Cluster:
 
     def settle(self, rounds: int = 4) -> None:
         """Return once master and allocator handled what was sent (a few hops deep)."""
+        worker = self.master_actor.registry_worker
         for _ in range(rounds):
+            if worker is not None:
+                assert worker.wait_idle(WAIT), "the registrar worker stayed busy"
             self.master_ref.proxy().pid.get(timeout=WAIT)
             self.allocator_ref.proxy().pid.get(timeout=WAIT)
 
@@ -123,6 +130,8 @@ class Cluster:
               register: bool = True, **info: Any) -> Peer:
         self._names += 1
         peer = Peer(self, self.node.spawn(FakeAgent, f"agent{self._names}"))
+        if register and self.master_actor.registry_worker is not None:
+            self.settle()  # the registry is recovered before agents are welcome
         if register:
             peer.tell(RegisterAgent(agent_info=AgentInfo(
                 hostname=hostname, resources=Resources.parse(resources), **info)))

@@ -28,6 +28,7 @@ def test_defaults_are_mesos_defaults() -> None:
     assert config.offer_timeout is None and config.allocation_interval == 1.0
     assert (config.agent_ping_timeout, config.max_agent_ping_timeouts) == (15.0, 5)
     assert config.total_ping_timeout == 75.0
+    assert config.agent_reregister_timeout == 600.0  # Mesos' 10mins
 
 
 def test_flags_and_environment_fallbacks() -> None:
@@ -38,11 +39,14 @@ def test_flags_and_environment_fallbacks() -> None:
     assert config.agent_ping_timeout == 2.0 and config.log_format == "json"
     assert parse("--port=0").effective_http_port == 0
     assert parse("--http_port=0").effective_http_port == 0
+    assert parse("--agent_reregister_timeout=3secs").agent_reregister_timeout == 3.0
+    assert parse(env={"MESETA_AGENT_REREGISTER_TIMEOUT": "2mins"}).agent_reregister_timeout == 120
 
 
 @pytest.mark.parametrize("argv", [
     ["--port=70000"], ["--offer_timeout=0secs"], ["--agent_ping_timeout=1hrs"],
     ["--max_agent_ping_timeouts=0"], ["--log_format=xml"], ["--allocation_interval=soon"],
+    ["--agent_reregister_timeout=0secs"],
 ])
 def test_bad_values_are_refused_with_the_flag_named(argv: list[str]) -> None:
     with pytest.raises(FlagError, match=argv[0].split("=")[0]):

@@ -15,9 +15,6 @@ from collections.abc import Iterator
 import pytest
 from master_harness import Cluster
 
-from actors.allocator.actor import AllocatorActor
-from actors.allocator.config import AllocatorConfig
-from actors.master.actor import MasterActor
 from actors.master.config import MasterConfig
 from actors.master.http import state_json
 from actors.messages.agent import (
@@ -86,22 +83,6 @@ def test_a_standalone_master_leads_at_once(cluster: Cluster) -> None:
 # --- the registry: recovered when elected, agents admitted and marked unreachable --------
 
 
-class RegistryCluster(Cluster):
-    """The harness's cluster with a master that owns ``registrar``."""
-
-    def __init__(self, node: Node, clock: ManualClock, config: MasterConfig,
-                 registrar: Registrar) -> None:
-        self.node, self.clock = node, clock
-        self.master = node.pid("master")
-        self.allocator_ref = node.spawn(AllocatorActor, self.master,
-                                        AllocatorConfig(seed=1, allocation_interval=1.0))
-        self.master_ref = node.spawn(MasterActor, config, master_id="M", registrar=registrar)
-        actor = node.processes["master"]
-        assert isinstance(actor, MasterActor)
-        self.master_actor = actor
-        self._names = 0
-
-
 class BrokenStorage(MemoryStorage):
     """Fails every write once ``broken``."""
 
@@ -120,18 +101,18 @@ def storage() -> BrokenStorage:
 
 @pytest.fixture
 def with_registry(master_config: MasterConfig,
-                  storage: BrokenStorage) -> Iterator[tuple[RegistryCluster, Registrar]]:
+                  storage: BrokenStorage) -> Iterator[tuple[Cluster, Registrar]]:
     clock = ManualClock()
     node = Node(clock=clock, http_port=0).start()
     try:
         registrar = Registrar(storage, clock)
-        yield RegistryCluster(node, clock, master_config, registrar), registrar
+        yield Cluster(node, clock, master_config, registrar), registrar
     finally:
         node.stop()
 
 
 def test_a_standalone_master_recovers_admits_and_marks_unreachable(
-        with_registry: tuple[RegistryCluster, Registrar]) -> None:
+        with_registry: tuple[Cluster, Registrar]) -> None:
     cluster, registrar = with_registry
     cluster.settle()
     assert registrar.version == 1  # recovered (claimed) at start
@@ -158,7 +139,7 @@ def test_a_standalone_master_recovers_admits_and_marks_unreachable(
 
 @pytest.mark.parametrize("master_config", [ZK])
 def test_a_non_leading_master_recovers_the_registry_when_elected(
-        with_registry: tuple[RegistryCluster, Registrar]) -> None:
+        with_registry: tuple[Cluster, Registrar]) -> None:
     cluster, registrar = with_registry
     cluster.settle()
     assert cluster.ask(lambda m: registrar.version) == 0  # not recovered by a standby
@@ -171,7 +152,7 @@ def test_a_non_leading_master_recovers_the_registry_when_elected(
     assert list(cluster.ask(lambda m: registrar.registry.agents)) == [agent.id]
 
 
-def test_a_failed_registry_write_exits(with_registry: tuple[RegistryCluster, Registrar],
+def test_a_failed_registry_write_exits(with_registry: tuple[Cluster, Registrar],
                                        storage: BrokenStorage) -> None:
     cluster, _ = with_registry
     exits: list[int] = []
@@ -183,3 +164,4 @@ def test_a_failed_registry_write_exits(with_registry: tuple[RegistryCluster, Reg
                                                   resources=Resources.parse("cpus:1"))))
     cluster.settle()
     assert exits == [1]
+    assert agent.nothing(AgentRegistered)  # never told what could not be made durable

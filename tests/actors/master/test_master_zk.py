@@ -1,14 +1,17 @@
 """``meseta-master --zk``: real master processes contending in a real ZooKeeper.
 
 Two masters on one path: exactly one leads, the other says so on ``/master/state`` and
-``/master/health``; the znodes are Mesos' ``json.info_NNNNNNNNNN`` with JSON data; a
-SIGKILLed leader is replaced within the session timeout plus a few seconds; a leader cut
-off from ZooKeeper (through ``ZkProxy``) exits with a non-zero status. Every process runs
-in its own session and its process group is killed at teardown.
+``/master/health``, and both send ``/master/redirect`` to the leader; the znodes are
+Mesos' ``json.info_NNNNNNNNNN`` with JSON data; a SIGKILLed leader is replaced within the
+session timeout plus a few seconds; a leader cut off from ZooKeeper (through ``ZkProxy``)
+exits with a non-zero status, and while it is cut off (SUSPENDED) it acknowledges no agent
+registration nor stores it. Every process runs in its own session and its process group
+is killed at teardown.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -18,6 +21,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +32,8 @@ import pytest
 from kazoo.client import KazooClient
 
 from actors.master.config import MasterConfig, flags, from_flags
+from actors.registry import decode_registry
+from actors.registry.sqlite import SqliteStorage
 from tests.zk_helpers import ZkProxy
 from transport.flags import FlagError
 
@@ -54,6 +60,16 @@ class MasterProc:
                 return resp.status, resp.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
+
+    def redirect(self) -> tuple[int, str | None]:
+        url = urllib.parse.urlsplit(self.http)
+        conn = http.client.HTTPConnection(url.hostname or "", url.port or 0, timeout=10)
+        try:
+            conn.request("GET", "/master/redirect")
+            reply = conn.getresponse()
+            return reply.status, reply.getheader("Location")
+        finally:
+            conn.close()
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -252,3 +268,74 @@ def test_a_registry_that_cannot_be_opened_exits_1(tmp_path: Path) -> None:
                           timeout=60, start_new_session=True)
     assert done.returncode == 1
     assert b"cannot open the registry" in done.stderr
+
+
+def test_both_masters_redirect_to_the_leader(
+        masters: Masters, zookeeper: str, zk_path: str) -> None:
+    zk = f"zk://{zookeeper}{zk_path}"
+    first = masters.start(zk)
+    wait_for(lambda: first.state()["elected"], what="first elected")
+    second = masters.start(zk)
+    wait_for(lambda: second.state()["leader"] == first.pid, what="second follows first")
+    to_first = "//" + first.http.split("//", 1)[1]
+    assert first.redirect() == (307, to_first)
+    assert second.redirect() == (307, to_first)
+    first.kill()
+    wait_for(lambda: second.state()["elected"], timeout=SESSION + 10, what="second elected")
+    assert second.redirect() == (307, "//" + second.http.split("//", 1)[1])
+
+
+def _admitted_agents(work_dir: Path) -> dict[str, Any]:
+    store = SqliteStorage(work_dir / "registry.db")
+    try:
+        data, _ = store.get("registry")
+    finally:
+        store.close()
+    assert data is not None
+    agents: dict[str, Any] = decode_registry(data).agents
+    return agents
+
+
+@pytest.mark.parametrize("heal", [False, True], ids=["session-lost", "reconnected"])
+def test_a_suspended_leader_acknowledges_no_registration(
+        masters: Masters, zookeeper: str, zk_path: str, tmp_path: Path, heal: bool) -> None:
+    """Cut off: the registration waits. Session lost: exit, nothing stored or answered.
+    Reconnected within the session: the held write is made and the agent registered."""
+    proxy = ZkProxy(zookeeper)
+    agent: subprocess.Popen[bytes] | None = None
+    try:
+        work_dir = tmp_path / "master"
+        master = masters.start(f"zk://{proxy.address}{zk_path}", "--registry=sqlite",
+                               f"--work_dir={work_dir}", "--zk_session_timeout=10secs")
+
+        def logged(text: str) -> bool:
+            return text in master.log.read_text(errors="replace")
+
+        wait_for(lambda: master.state()["elected"], what="elected")
+        wait_for(lambda: logged("registry recovered"), what="registry recovered")
+        proxy.cut()
+        wait_for(lambda: logged("registry writes held"), what="writes held while SUSPENDED")
+        agent_log = open(tmp_path / "agent.log", "wb")
+        agent = subprocess.Popen(
+            [str(BIN / "meseta-agent"), "--ip=127.0.0.1", "--port=0", "--http_port=0",
+             f"--master={master.pid.split('@', 1)[1]}", f"--work_dir={tmp_path / 'agent'}",
+             "--resources=cpus:1;mem:64"],
+            stdout=agent_log, stderr=agent_log, start_new_session=True)
+        wait_for(lambda: logged("admitting agent"),
+                 what="the agent's registration reached the master")
+        if heal:
+            assert not logged("agent registered")
+            proxy.heal()
+            wait_for(lambda: logged("agent registered"), what="the held write made")
+            assert master.proc.poll() is None and master.state()["elected"]
+            assert len(_admitted_agents(work_dir)) == 1
+            return
+        assert master.proc.wait(WAIT) != 0  # the session is given up: fail fast
+        log = master.log.read_text(errors="replace")
+        assert "agent registered" not in log, log[-3000:]
+        assert _admitted_agents(work_dir) == {}
+    finally:
+        if agent is not None and agent.poll() is None:
+            os.killpg(agent.pid, signal.SIGKILL)
+            agent.wait(30)
+        proxy.close()

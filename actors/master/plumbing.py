@@ -1,0 +1,85 @@
+"""``MasterProcess``: the base of ``MasterActor`` -- its state and how decisions are sent.
+
+The master's handlers are split by concern over a few classes (``agent_handlers`` for
+agents and the registry, ``actor`` for the rest); they share what is declared here: the
+books, the config, leadership, and the plumbing every handler uses (``_apply`` sends what
+a pure decision put in an ``Outbox``; ``_leading`` gates what only a leader handles;
+``_fail_fast`` exits the process, as Mesos' master "commits suicide").
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from actors.master.books import Books, Outbox
+from actors.master.config import MasterConfig
+from actors.messages.info import MasterInfo
+from transport import PID, Process
+
+__all__ = ["MasterProcess"]
+
+_log = structlog.get_logger("meseta.master")
+
+
+class MasterProcess(Process):
+    """State and plumbing shared by the master's handler classes (set in ``MasterActor``)."""
+
+    books: Books
+    config: MasterConfig
+    allocator: PID
+    elected: bool
+    """Whether this master leads; standalone (no ``--zk``) masters lead from the start."""
+    leader: MasterInfo | None
+    """The leading master as last detected (ourselves once elected)."""
+    _exit: Callable[[int], None]
+    """How to fail fast (tests replace it)."""
+
+    @property
+    def master_id(self) -> str:
+        return self.books.master_id
+
+    def _fail_fast(self, reason: str) -> None:
+        _log.error("committing suicide", reason=reason, master_id=self.master_id,
+                   elected=self.elected)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        self._exit(1)
+
+    def _leading(self, frm: PID, msg: object) -> bool:
+        """Whether to handle ``msg``; a non-leading master logs and drops it."""
+        if self.elected:
+            return True
+        _log.info("not the leading master: dropping", message=type(msg).__name__,
+                  frm=str(frm), leader=str(self.leader.pid) if self.leader else None)
+        return False
+
+    def _apply(self, out: Outbox) -> None:
+        """Send what a decision queued; watch new peers; time the new offers out."""
+        for pid in out.links:
+            self.link(pid)
+        for msg in out.allocator:
+            self.send(self.allocator, msg)
+        for to, msg in out.sends:
+            self.send(to, msg)
+        if self.config.offer_timeout is not None:
+            for offer_id in out.offers_made:
+                self.delay(self.config.offer_timeout, self._offer_timed_out, offer_id)
+
+    def _run(self, fn: Callable[..., Any], *args: Any) -> None:
+        out = Outbox()
+        fn(self.books, *args, out)
+        self._apply(out)
+
+    def _offer_timed_out(self, offer_id: str) -> None:
+        from actors.master import offers
+
+        if offer_id in self.books.offers:
+            _log.info("offer timed out, rescinded", offer_id=offer_id)
+            self._run(offers.rescind, offer_id)
