@@ -28,6 +28,7 @@ from transport.pid import PID
 
 __all__ = [
     "DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT",
+    "DEFAULT_EXECUTOR_REREGISTRATION_RETRY_INTERVAL",
     "DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT",
     "DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
     "DEFAULT_RECOVERY_TIMEOUT",
@@ -54,6 +55,10 @@ DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT = 2.0
 
 MAX_EXECUTOR_REREGISTRATION_TIMEOUT = 15.0
 """Upper bound of ``--executor_reregistration_timeout`` (Mesos: 15 s)."""
+
+DEFAULT_EXECUTOR_REREGISTRATION_RETRY_INTERVAL = 1.0
+"""Seconds between ReconnectExecutor re-sends (Mesos' flag has no default: no re-sends;
+our executors cannot re-link a stale connection, so re-sending is on by default)."""
 
 DEFAULT_RECOVERY_TIMEOUT = 900.0
 """Seconds a checkpointing executor waits for its disconnected agent (Mesos: 15 mins)."""
@@ -105,6 +110,8 @@ class AgentConfig:
     strict: bool = True
     """A corrupt checkpoint stops the agent (else the bad entry is skipped and logged)."""
     executor_reregistration_timeout: float = DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT
+    executor_reregistration_retry_interval: float = DEFAULT_EXECUTOR_REREGISTRATION_RETRY_INTERVAL
+    """0: send ReconnectExecutor once."""
     recovery_timeout: float = DEFAULT_RECOVERY_TIMEOUT
     """Given to checkpointing executors (``MESETA_RECOVERY_TIMEOUT``)."""
     boot_id: str = ""
@@ -128,6 +135,8 @@ class AgentConfig:
                      "status_update_retry_max", "recovery_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.executor_reregistration_retry_interval < 0:
+            raise ValueError("executor_reregistration_retry_interval must not be negative")
         if self.executor_shutdown_grace_period < 0 or self.registration_backoff_factor < 0:
             raise ValueError("grace period and backoff factor must not be negative")
         parse_attributes(self.attributes)
@@ -154,6 +163,8 @@ class AgentConfig:
             "launcher": self.launcher, "trace": str(self.trace).lower(),
             "recover": self.recover, "strict": str(self.strict).lower(),
             "executor_reregistration_timeout": f"{self.executor_reregistration_timeout}secs",
+            "executor_reregistration_retry_interval":
+                f"{self.executor_reregistration_retry_interval}secs",
             "recovery_timeout": f"{self.recovery_timeout}secs",
             "cpu_affinity": self.cpu_affinity,
             "log_level": self.log_level, "log_format": self.log_format,
@@ -242,6 +253,10 @@ def flags() -> Flags:
           Duration(DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT),
           "time recovered executors have to re-register after a restart (at most 15secs)",
           check=_reregistration_timeout)
+    f.add("executor_reregistration_retry_interval", Duration,
+          Duration(DEFAULT_EXECUTOR_REREGISTRATION_RETRY_INTERVAL),
+          "re-send ReconnectExecutor this often to a recovered executor that has not "
+          "answered yet (0: send it once)", check=not_negative)
     f.add("recovery_timeout", Duration, Duration(DEFAULT_RECOVERY_TIMEOUT),
           "time a checkpointing executor waits for its agent to come back before it exits",
           check=positive)
@@ -271,6 +286,8 @@ def from_flags(ns: argparse.Namespace) -> AgentConfig:
         launcher=ns.launcher, trace=bool(ns.trace), cpu_affinity=ns.cpu_affinity,
         recover=ns.recover, strict=bool(ns.strict),
         executor_reregistration_timeout=float(ns.executor_reregistration_timeout),
+        executor_reregistration_retry_interval=float(
+            ns.executor_reregistration_retry_interval),
         recovery_timeout=float(ns.recovery_timeout),
         log_level=ns.log_level,
         log_format=ns.log_format,

@@ -14,7 +14,9 @@ info, raises ``RecoveryError`` before anything starts; main exits with the messa
 - a run with a sentinel is over; an executor whose process is gone (or any, after a
   reboot: the pids are not even read) gets the exited-executor treatment (its live
   tasks: TASK_FAILED for command executors, else TASK_GONE / TASK_LOST);
-- ``--recover=reconnect``: live executors get ``ReconnectExecutor`` and have
+- ``--recover=reconnect``: live executors get ``ReconnectExecutor`` (again every
+  ``--executor_reregistration_retry_interval`` while they are silent: a reply that
+  went out on the executor's stale connection to the dead agent is lost) and have
   ``--executor_reregistration_timeout`` to answer ``ReregisterExecutor``; those that do
   not are killed (process tree) and their live tasks become TASK_GONE (TASK_LOST if not
   PARTITION_AWARE) with REASON_EXECUTOR_REREGISTRATION_TIMEOUT. The agent registers
@@ -177,7 +179,7 @@ class AgentRecovery(ExecutorManager):
             elif executor.pid is not None:
                 _log.info("reconnecting to executor", executor_id=executor.executor_id,
                           pid=str(executor.pid), os_pid=executor.os_pid)
-                self.send(executor.pid, ReconnectExecutor(agent_id=self.agent_id))
+                self._send_reconnect(executor)
             return
         executor.state = ExecutorState.TERMINATED
         if not run.completed:
@@ -188,6 +190,15 @@ class AgentRecovery(ExecutorManager):
                                         executor.executor_id)
             self.ckpt.sentinel(self.agent_id, executor)
         self._clean_up(framework, executor)
+
+    def _send_reconnect(self, executor: ExecutorRecord) -> None:
+        if not self._recovering or executor.state is not ExecutorState.REGISTERING \
+                or executor.pid is None:
+            return
+        self.send(executor.pid, ReconnectExecutor(agent_id=self.agent_id))
+        interval = self.config.executor_reregistration_retry_interval
+        if interval > 0:
+            self.delay(interval, self._send_reconnect, executor)
 
     def _cleanup_executor(self, framework: FrameworkRecord, executor: ExecutorRecord) -> None:
         _log.info("--recover=cleanup: shutting a recovered executor down",
@@ -201,6 +212,11 @@ class AgentRecovery(ExecutorManager):
     def _reregister_executor(self, frm: PID, msg: ReregisterExecutor) -> None:
         framework = self.frameworks.get(msg.framework_id)
         executor = framework.executors.get(msg.executor_id) if framework else None
+        if executor is not None and executor.recovered and executor.pid == frm \
+                and executor.state is ExecutorState.RUNNING:
+            # It answered a retried ReconnectExecutor too: say it again, change nothing.
+            self.send(frm, ExecutorReregistered(agent_id=self.agent_id, agent_info=self.info))
+            return
         if framework is None or executor is None or not executor.recovered \
                 or executor.state is not ExecutorState.REGISTERING:
             _log.warning("unexpected executor re-registration; shutting it down",
