@@ -121,10 +121,11 @@ def _launch_long(cluster: LocalCluster, driver: Any, sched: Recorder, agent: Nod
     return _identity(task_pid)
 
 
+@pytest.mark.parametrize("launcher", ["warm", "subprocess"])
 def test_a_checkpointed_task_survives_an_agent_sigkill_and_the_restarted_agent_adopts_it(
-        cluster: LocalCluster, noted: list[int]) -> None:
+        cluster: LocalCluster, noted: list[int], launcher: str) -> None:
     master = cluster.master(*MASTER_FLAGS)
-    agent = cluster.agent(master, RESOURCES, *AGENT_FLAGS)
+    agent = cluster.agent(master, RESOURCES, *AGENT_FLAGS, f"--launcher={launcher}")
     with framework(master.address, "ckpt", checkpoint=True) as (driver, sched):
         pidfile = cluster.tmp / "long.pid"
         task = _launch_long(cluster, driver, sched, agent, "long",

@@ -28,6 +28,8 @@ from actors.agent.actor import AgentActor
 from actors.agent.config import AgentConfig
 from actors.agent.recovery import RecoveryError
 from actors.messages import (
+    FrameworkCapability,
+    FrameworkInfo,
     KillTask,
     Reason,
     ReregisterAgent,
@@ -83,10 +85,11 @@ def _crash(agent: AgentActor) -> int:
     return port
 
 
-def _running_agent(cluster: Cluster, task_id: str = "t1") -> tuple[AgentActor, psutil.Process]:
+def _running_agent(cluster: Cluster, task_id: str = "t1", framework: FrameworkInfo = CHECKPOINTING,
+                   ) -> tuple[AgentActor, psutil.Process]:
     agent = _start(cluster)
     assert eventually(lambda: _registered(agent))
-    run_task(cluster, agent, command_task(task_id, "sleep 60"), CHECKPOINTING)
+    run_task(cluster, agent, command_task(task_id, "sleep 60"), framework)
     cluster.master.wait_state(task_id, TaskState.TASK_RUNNING)
     executor = psutil.Process(executor_pids(agent)[0])
     return agent, executor
@@ -141,14 +144,18 @@ def test_an_unacknowledged_update_is_resent_once_after_the_restart(cluster: Clus
                                             TaskState.TASK_RUNNING]
 
 
+@pytest.mark.parametrize(("capabilities", "state"), [
+    (frozenset(), TaskState.TASK_LOST),
+    (frozenset({FrameworkCapability.PARTITION_AWARE}), TaskState.TASK_GONE)])
 def test_an_executor_that_does_not_reregister_is_killed_and_its_task_lost(
-        cluster: Cluster) -> None:
-    agent, executor = _running_agent(cluster)
+        cluster: Cluster, capabilities: frozenset[FrameworkCapability], state: TaskState) -> None:
+    framework = dataclasses.replace(CHECKPOINTING, capabilities=capabilities)
+    agent, executor = _running_agent(cluster, framework=framework)
     port = _crash(agent)
     executor.suspend()  # alive, but it cannot answer ReconnectExecutor
     try:
         _start(cluster, port, executor_reregistration_timeout=0.5)
-        lost = cluster.master.wait_state("t1", TaskState.TASK_LOST)
+        lost = cluster.master.wait_state("t1", state)
         assert lost.update.status.reason is Reason.REASON_EXECUTOR_REREGISTRATION_TIMEOUT
         assert eventually(lambda: _gone(executor))
         assert cluster.master.wait_for(ReregisterAgent)[0].agent_info.id == AGENT_ID
