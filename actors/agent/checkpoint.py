@@ -17,7 +17,9 @@ Records (``agent.info``, ``framework.info``, ``executor.info``, ``task.info``) a
 messages' msgpack maps (``transport.codec``); ``forked.pid`` is ``{"pid", "create_time"}``
 (the creation time guards against pid reuse); ``libprocess.pid`` and ``framework.pid``
 are PID strings. Each file is written whole and atomically (a temporary file, fsync,
-rename, fsync of the directory). ``task.updates`` is the status update manager's
+rename; the directory is not fsynced: Mesos' ``state::checkpoint`` does not sync at all
+by default, and a file lost by a machine crash reads as missing, which recovery
+tolerates). ``task.updates`` is the status update manager's
 stream: ``StatusUpdateRecord``s (UPDATE / ACK) appended as frames of a 4-byte length,
 a 4-byte CRC32 and the msgpack body, fsynced; ``recovery`` reads it back and
 tolerates a torn last frame.
@@ -125,19 +127,6 @@ def current_boot_id(environ: dict[str, str] | None = None,
 # --- writing ----------------------------------------------------------------------------
 
 
-def _fsync_dir(directory: str) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def write_atomic(path: str, data: bytes) -> None:
     """Replace ``path`` with ``data``: never a half-written file, durable on return."""
     directory = os.path.dirname(path)
@@ -148,7 +137,6 @@ def write_atomic(path: str, data: bytes) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    _fsync_dir(directory)
 
 
 def write_record(path: str, record: Any) -> None:
@@ -167,7 +155,6 @@ def write_link(link: str, target: str) -> None:
         pass
     os.symlink(target, tmp)
     os.replace(tmp, link)
-    _fsync_dir(os.path.dirname(link))
 
 
 def pack_record(record: StatusUpdateRecord) -> bytes:
