@@ -10,7 +10,9 @@ signal). ``kill_task`` sends TASK_KILLING (to frameworks with TASK_KILLING_STATE
 SIGTERM to the command's group and SIGKILL after the kill policy's grace period
 (default 3 s; a later kill with a shorter one hurries it), then TASK_KILLED. The
 executor stops once the agent has acknowledged the terminal update, or 5 s after
-sending it. It is forked from the agent's warm launcher, so it must import quickly.
+sending it (for a checkpointing framework whose agent is down: once the agent
+recovered and took it, or the recovery timeout ended). It is forked from the
+agent's warm launcher, so it must import quickly.
 """
 
 from __future__ import annotations
@@ -166,7 +168,15 @@ class CommandExecutor(Executor):
             and self.proc is None else None
         self._terminal_uuid = driver.send_status_update(TaskStatus(
             task_id=self.task.task_id, state=state, message=message, reason=reason))
-        driver.delay(TERMINAL_ACK_TIMEOUT, driver.stop)
+        driver.delay(TERMINAL_ACK_TIMEOUT, self._ack_timed_out, driver)
+
+    def _ack_timed_out(self, driver: ExecutorDriver) -> None:
+        if driver.environment.checkpoint and not driver.connected and not driver.stopped:
+            # The agent is down: wait for it to recover and take the terminal update
+            # (the driver's recovery timeout bounds the wait).
+            driver.delay(TERMINAL_ACK_TIMEOUT, self._ack_timed_out, driver)
+            return
+        driver.stop()
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

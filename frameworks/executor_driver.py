@@ -13,7 +13,9 @@ run inside the actor:
 - ``ShutdownExecutor`` -> ``shutdown``, then the driver stops after the shutdown grace
   period (the agent kills the process group soon after anyway);
 - ``exited(agent)`` -> for a framework that does not checkpoint, the same shutdown
-  (Mesos: such executors die with their agent); otherwise ``disconnected``;
+  (Mesos: such executors die with their agent); otherwise ``disconnected``, and if
+  the agent has not reconnected within ``MESETA_RECOVERY_TIMEOUT`` seconds (Mesos'
+  ``--recovery_timeout``, 15 min), the same shutdown;
 - ``ReconnectExecutor`` -> ``ReregisterExecutor`` with unacknowledged tasks and updates;
   ``ExecutorReregistered`` -> ``reregistered``.
 
@@ -57,7 +59,7 @@ from actors.messages.info import AgentInfo, FrameworkInfo
 from actors.messages.task_state import Source
 from actors.messages.tasks import ExecutorInfo
 from frameworks.executor import Executor
-from transport import PID, Node, Process, handles
+from transport import PID, Node, Process, Timer, handles
 from transport.errors import MesetaError
 
 __all__ = ["ExecutorDriver", "ExecutorEnvironment", "ExecutorError", "run_executor"]
@@ -81,6 +83,8 @@ class ExecutorEnvironment:
     run_id: str = ""
     shutdown_grace_period: float = 5.0
     host: str = "127.0.0.1"
+    recovery_timeout: float = 900.0
+    """How long a checkpointing executor waits for its disconnected agent."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ExecutorEnvironment:
@@ -92,6 +96,7 @@ class ExecutorEnvironment:
         try:
             agent = PID.parse(env["MESETA_AGENT_PID"])
             grace = float(env.get("MESETA_EXECUTOR_SHUTDOWN_GRACE_PERIOD", "5"))
+            recovery_timeout = float(env.get("MESETA_RECOVERY_TIMEOUT", "900"))
         except ValueError as exc:
             raise ExecutorError(f"bad executor environment: {exc}") from None
         return cls(agent=agent, framework_id=env["MESETA_FRAMEWORK_ID"],
@@ -99,7 +104,8 @@ class ExecutorEnvironment:
                    directory=env.get("MESETA_SANDBOX") or env.get("MESETA_DIRECTORY", ""),
                    checkpoint=env.get("MESETA_CHECKPOINT", "0") in ("1", "true"),
                    run_id=env.get("MESETA_RUN_ID", ""), shutdown_grace_period=grace,
-                   host=env.get("MESETA_HOST") or agent.host)
+                   host=env.get("MESETA_HOST") or agent.host,
+                   recovery_timeout=recovery_timeout)
 
 
 class ExecutorDriver(Process):
@@ -121,6 +127,7 @@ class ExecutorDriver(Process):
         self._updates: dict[bytes, StatusUpdateInfo] = {}
         self._tasks: dict[str, TaskInfo] = {}
         self._shutting_down = False
+        self._recovery_timer: Timer | None = None
         self._thread_id = -1
         self._done = threading.Event()
         self.exit_code = 0
@@ -194,6 +201,9 @@ class ExecutorDriver(Process):
 
     @handles(ExecutorReregistered)
     def _on_reregistered(self, frm: PID, msg: ExecutorReregistered) -> None:
+        if self._recovery_timer is not None:
+            self._recovery_timer.cancel()
+            self._recovery_timer = None
         self.connected = True
         self.agent, self.agent_id, self.agent_info = frm, msg.agent_id, msg.agent_info
         self._callback("reregistered", msg.agent_info)
@@ -240,11 +250,20 @@ class ExecutorDriver(Process):
             return
         self.connected = False
         if self.environment.checkpoint:
-            self._callback("disconnected")  # recovery: issue 5
+            self._callback("disconnected")
+            if self._recovery_timer is None:
+                self._recovery_timer = self.delay(self.environment.recovery_timeout,
+                                                  self._recovery_timed_out)
             return
         self._shutdown("the agent exited")
 
     # --- internals --------------------------------------------------------------------
+
+    def _recovery_timed_out(self) -> None:
+        self._recovery_timer = None
+        if not self.connected:
+            self._shutdown(f"the agent did not come back within "
+                           f"{self.environment.recovery_timeout}s (recovery timeout)")
 
     def _shutdown(self, why: str) -> None:
         if self._shutting_down:

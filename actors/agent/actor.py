@@ -13,6 +13,12 @@ releases the next update of a task, ``FrameworkToExecutor`` is relayed,
 once) and ``ExecutorToFramework`` messages (to the master). The launcher reports
 executor exits as posted calls: live tasks are failed, the master told.
 
+A restarted agent first recovers (``recovering``): it reads its checkpoint
+(``recovery``; written as it runs by ``checkpointer``), reconnects to the live executors
+of checkpointing frameworks (``ReconnectExecutor`` -> ``ReregisterExecutor``) or, with
+``--recover=cleanup``, kills them and exits; only then does it register, with its
+recovered id.
+
 Decisions live elsewhere: ``status_updates`` (delivery), ``executors`` / ``tasks``
 (records and what an exited executor's tasks become), ``launcher`` / ``warm``
 (processes), ``sandbox``, ``detect``, ``state`` (``/agent/state``, ``/agent/files/read``;
@@ -34,11 +40,13 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from actors.agent.checkpointer import Checkpointer
 from actors.agent.config import REGISTRATION_RETRY_INTERVAL_MAX, AgentConfig
 from actors.agent.detect import detect_resources
 from actors.agent.executors import FrameworkRecord
 from actors.agent.launcher import ExecutorLauncher, Launcher
-from actors.agent.running import ExecutorManager
+from actors.agent.recovering import AgentRecovery
+from actors.agent.recovery import RecoveryError
 from actors.agent.state import read_file, render_state
 from actors.agent.status_updates import StatusUpdateManager
 from actors.agent.warm import WarmLauncher
@@ -55,6 +63,7 @@ from actors.messages import (
     RegisterAgent,
     RegisterExecutor,
     ReregisterAgent,
+    ReregisterExecutor,
     RunTask,
     Shutdown,
     ShutdownExecutor,
@@ -81,8 +90,11 @@ _FROM_MASTER = frozenset({
 """What only a master sends; with ``--master=zk://`` only the detected leader's count."""
 
 
-class AgentActor(ExecutorManager):
-    """See the module docstring. ``AgentActor(node, config)``; tests may pass a launcher."""
+class AgentActor(AgentRecovery):
+    """See the module docstring. ``AgentActor(node, config)``; tests may pass a launcher.
+
+    Raises ``RecoveryError`` when the checkpoint cannot be recovered (``--strict``).
+    """
 
     def __init__(self, node: Node, config: AgentConfig, launcher: Launcher | None = None,
                  name: str = "agent") -> None:
@@ -113,6 +125,12 @@ class AgentActor(ExecutorManager):
         self._leader_known = not config.zk
         """With zk: whether the detector names a leader (``self.master``)."""
         self._init_executors()
+        self.ckpt = Checkpointer(config.work_dir)
+        try:
+            self._read_checkpoint()
+        except RecoveryError:
+            node.unregister(name)
+            raise
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -129,8 +147,7 @@ class AgentActor(ExecutorManager):
 
             self._follower = LeaderFollower(
                 self.config.zk, lambda pid: self._post(self._leader_changed, pid)).start()
-        else:
-            self._start_registration()
+        self._start_recovery()
 
     def on_stop(self) -> None:
         if self._follower is not None:
@@ -139,7 +156,7 @@ class AgentActor(ExecutorManager):
         for timer in (self._registering, self._ping_timer):
             if timer is not None:
                 timer.cancel()
-        self._destroy_all()
+        self._destroy_all(spare_checkpointing=True)
         self.launcher.stop()
         super().on_stop()
 
@@ -156,9 +173,13 @@ class AgentActor(ExecutorManager):
 
     # --- registration -----------------------------------------------------------------
 
+    def _recovery_done(self) -> None:
+        if self._leader_known:
+            self._start_registration()
+
     def _start_registration(self) -> None:
         """Register (again) after a random delay in [0, backoff factor], as Mesos does."""
-        if self._registering is not None:
+        if self._registering is not None or self._recovering:
             return
         factor = self.config.registration_backoff_factor
         self._backoff = factor * 2
@@ -216,6 +237,7 @@ class AgentActor(ExecutorManager):
         self.master = master
         self.agent_id = agent_id
         self.info = dataclasses.replace(self.info, id=agent_id)
+        self.ckpt.agent(self.info)
         if self._registering is not None:
             self._registering.cancel()
             self._registering = None
@@ -358,6 +380,10 @@ class AgentActor(ExecutorManager):
     @handles(RegisterExecutor)
     def _on_register_executor(self, frm: PID, msg: RegisterExecutor) -> None:
         self._register_executor(frm, msg)
+
+    @handles(ReregisterExecutor)
+    def _on_reregister_executor(self, frm: PID, msg: ReregisterExecutor) -> None:
+        self._reregister_executor(frm, msg)
 
     @handles(StatusUpdate)
     def _on_status_update(self, frm: PID, msg: StatusUpdate) -> None:

@@ -28,8 +28,12 @@ from transport.pid import PID
 
 __all__ = [
     "DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT",
+    "DEFAULT_EXECUTOR_REREGISTRATION_RETRY_INTERVAL",
+    "DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT",
     "DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
+    "DEFAULT_RECOVERY_TIMEOUT",
     "DEFAULT_REGISTRATION_BACKOFF_FACTOR",
+    "MAX_EXECUTOR_REREGISTRATION_TIMEOUT",
     "REGISTRATION_RETRY_INTERVAL_MAX",
     "STATUS_UPDATE_RETRY_INTERVAL_MAX",
     "STATUS_UPDATE_RETRY_INTERVAL_MIN",
@@ -45,6 +49,19 @@ DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT = 60.0
 
 DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD = 5.0
 """Seconds between ShutdownExecutor and the kill of the executor's processes (Mesos: 5 s)."""
+
+DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT = 2.0
+"""Seconds a restarted agent waits for its recovered executors to re-register (Mesos: 2 s)."""
+
+MAX_EXECUTOR_REREGISTRATION_TIMEOUT = 15.0
+"""Upper bound of ``--executor_reregistration_timeout`` (Mesos: 15 s)."""
+
+DEFAULT_EXECUTOR_REREGISTRATION_RETRY_INTERVAL = 1.0
+"""Seconds between ReconnectExecutor re-sends (Mesos' flag has no default: no re-sends;
+our executors cannot re-link a stale connection, so re-sending is on by default)."""
+
+DEFAULT_RECOVERY_TIMEOUT = 900.0
+"""Seconds a checkpointing executor waits for its disconnected agent (Mesos: 15 mins)."""
 
 DEFAULT_REGISTRATION_BACKOFF_FACTOR = 1.0
 """The first registration goes out after a random delay in [0, this] (Mesos: 1 s)."""
@@ -85,8 +102,20 @@ class AgentConfig:
     registration_backoff_factor: float = DEFAULT_REGISTRATION_BACKOFF_FACTOR
     launcher: str = "warm"
     """``warm`` (fork executors from a warm helper) or ``subprocess``."""
-    checkpoint: bool = False
-    """Reserved for agent recovery (issue 5)."""
+    checkpoint: bool = True
+    """AgentInfo.checkpoint: this agent checkpoints (always, as since Mesos 1.0)."""
+    recover: str = "reconnect"
+    """``reconnect`` to the live executors of checkpointing frameworks after a restart, or
+    ``cleanup``: kill them, and exit once they are gone."""
+    strict: bool = True
+    """A corrupt checkpoint stops the agent (else the bad entry is skipped and logged)."""
+    executor_reregistration_timeout: float = DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT
+    executor_reregistration_retry_interval: float = DEFAULT_EXECUTOR_REREGISTRATION_RETRY_INTERVAL
+    """0: send ReconnectExecutor once."""
+    recovery_timeout: float = DEFAULT_RECOVERY_TIMEOUT
+    """Given to checkpointing executors (``MESETA_RECOVERY_TIMEOUT``)."""
+    boot_id: str = ""
+    """The machine's boot id; ``""``: ``MESETA_BOOT_ID`` (a test aid) or /proc's."""
     status_update_retry_min: float = STATUS_UPDATE_RETRY_INTERVAL_MIN
     status_update_retry_max: float = STATUS_UPDATE_RETRY_INTERVAL_MAX
     trace: bool = False
@@ -98,10 +127,16 @@ class AgentConfig:
     def __post_init__(self) -> None:
         if self.launcher not in ("warm", "subprocess"):
             raise ValueError("launcher must be warm or subprocess")
+        if self.recover not in ("reconnect", "cleanup"):
+            raise ValueError("recover must be reconnect or cleanup")
+        if not 0 < self.executor_reregistration_timeout <= MAX_EXECUTOR_REREGISTRATION_TIMEOUT:
+            raise ValueError("executor_reregistration_timeout must be in (0, 15secs]")
         for name in ("executor_registration_timeout", "status_update_retry_min",
-                     "status_update_retry_max"):
+                     "status_update_retry_max", "recovery_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.executor_reregistration_retry_interval < 0:
+            raise ValueError("executor_reregistration_retry_interval must not be negative")
         if self.executor_shutdown_grace_period < 0 or self.registration_backoff_factor < 0:
             raise ValueError("grace period and backoff factor must not be negative")
         parse_attributes(self.attributes)
@@ -126,6 +161,11 @@ class AgentConfig:
             "executor_shutdown_grace_period": f"{self.executor_shutdown_grace_period}secs",
             "registration_backoff_factor": f"{self.registration_backoff_factor}secs",
             "launcher": self.launcher, "trace": str(self.trace).lower(),
+            "recover": self.recover, "strict": str(self.strict).lower(),
+            "executor_reregistration_timeout": f"{self.executor_reregistration_timeout}secs",
+            "executor_reregistration_retry_interval":
+                f"{self.executor_reregistration_retry_interval}secs",
+            "recovery_timeout": f"{self.recovery_timeout}secs",
             "cpu_affinity": self.cpu_affinity,
             "log_level": self.log_level, "log_format": self.log_format,
         }
@@ -169,9 +209,10 @@ def _attributes(text: str) -> str:
         raise FlagError(str(exc)) from None
     return text
 
-
-
-
+def _reregistration_timeout(value: Duration) -> str | None:
+    if float(value) > MAX_EXECUTOR_REREGISTRATION_TIMEOUT:
+        return f"must be at most {MAX_EXECUTOR_REREGISTRATION_TIMEOUT:g}secs"
+    return positive(value)
 
 
 def flags() -> Flags:
@@ -203,6 +244,22 @@ def flags() -> Flags:
           check=not_negative)
     f.add("launcher", str, "warm", "warm (fork executors from a warm helper) or subprocess",
           check=one_of("warm", "subprocess"))
+    f.add("recover", str, "reconnect", "after a restart: reconnect to the live executors "
+          "of checkpointing frameworks, or cleanup (kill them and exit)",
+          check=one_of("reconnect", "cleanup"))
+    f.add("strict", bool, True, "a corrupt checkpoint makes recovery fail (else the bad "
+          "entry is skipped and logged)")
+    f.add("executor_reregistration_timeout", Duration,
+          Duration(DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT),
+          "time recovered executors have to re-register after a restart (at most 15secs)",
+          check=_reregistration_timeout)
+    f.add("executor_reregistration_retry_interval", Duration,
+          Duration(DEFAULT_EXECUTOR_REREGISTRATION_RETRY_INTERVAL),
+          "re-send ReconnectExecutor this often to a recovered executor that has not "
+          "answered yet (0: send it once)", check=not_negative)
+    f.add("recovery_timeout", Duration, Duration(DEFAULT_RECOVERY_TIMEOUT),
+          "time a checkpointing executor waits for its agent to come back before it exits",
+          check=positive)
     f.add("trace", bool, False, "log every message sent and received")
     f.add("cpu_affinity", str, "auto", "where this node's Python threads run: auto (one "
           "core, the least busy, rechecked), none (anywhere) or a CPU number",
@@ -227,6 +284,11 @@ def from_flags(ns: argparse.Namespace) -> AgentConfig:
         executor_shutdown_grace_period=float(ns.executor_shutdown_grace_period),
         registration_backoff_factor=float(ns.registration_backoff_factor),
         launcher=ns.launcher, trace=bool(ns.trace), cpu_affinity=ns.cpu_affinity,
+        recover=ns.recover, strict=bool(ns.strict),
+        executor_reregistration_timeout=float(ns.executor_reregistration_timeout),
+        executor_reregistration_retry_interval=float(
+            ns.executor_reregistration_retry_interval),
+        recovery_timeout=float(ns.recovery_timeout),
         log_level=ns.log_level,
         log_format=ns.log_format,
     )

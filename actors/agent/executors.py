@@ -85,6 +85,10 @@ class ExecutorRecord:
     exit_status: int | None = None
     timer: Timer | None = None
     """The registration or shutdown timer."""
+    create_time: float | None = None
+    """When the OS process started (checkpointed: guards against pid reuse)."""
+    recovered: bool = False
+    """Recovered from the checkpoint after an agent restart (not this agent's child)."""
 
     @property
     def executor_id(self) -> str:
@@ -143,6 +147,7 @@ def command_executor_info(task: TaskInfo, framework_id: str,
 
 def executor_environment(*, agent: PID, framework: FrameworkInfo, executor: ExecutorInfo,
                          directory: str, run_id: str, grace_period: float, host: str,
+                         recovery_timeout: float | None = None,
                          parent: Mapping[str, str] | None = None) -> dict[str, str]:
     """The executor process's environment (contract: "Executor environment")."""
     parent = os.environ if parent is None else parent
@@ -163,6 +168,8 @@ def executor_environment(*, agent: PID, framework: FrameworkInfo, executor: Exec
         "MESETA_EXECUTOR_SHUTDOWN_GRACE_PERIOD": str(grace_period),
         "MESETA_HOST": host,
     })
+    if framework.checkpoint and recovery_timeout is not None:
+        env["MESETA_RECOVERY_TIMEOUT"] = str(recovery_timeout)
     return env
 
 

@@ -4,8 +4,10 @@ Parses the flags (``config.flags``), configures logging, starts a node on
 ``--ip``/``--port`` with HTTP on ``--http_port``, spawns ``AgentActor`` as ``agent``
 (the node's HTTP delegate, so ``/state`` works), prints one line
 ``meseta-agent: agent@IP:PORT http://IP:HTTP_PORT`` and runs until SIGINT/SIGTERM (or
-the master's ``Shutdown``). Then it shuts its executors down (waiting up to their
-grace period), leaves the cluster and exits 0. A port in use exits 1 with a message.
+the master's ``Shutdown``, or the end of a ``--recover=cleanup``). Then it shuts its
+executors down (waiting up to their grace period), leaves the cluster and exits 0. A
+port in use exits 1 with a message, and so does a checkpoint that cannot be recovered
+(``--strict``).
 ``--master`` is ``HOST:PORT`` or ``zk://host:port[,host:port]/path`` (the agent then
 follows the leading master through ZooKeeper).
 """
@@ -20,6 +22,7 @@ from types import FrameType
 
 from actors.agent.actor import AgentActor
 from actors.agent.config import flags, from_flags
+from actors.agent.recovery import RecoveryError
 from transport import Node
 from transport.errors import BindError
 from transport.flags import FlagError
@@ -52,7 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
     try:
-        ref = node.spawn(AgentActor, config)
+        try:
+            ref = node.spawn(AgentActor, config)
+        except RecoveryError as exc:
+            print(f"meseta-agent: recovery failed: {exc}", file=sys.stderr)
+            return 1
         agent = ref.proxy()
         requested = agent.shutdown_requested.get()
         print(f"meseta-agent: {agent.pid.get()} http://{config.ip}:{node.http_port}",

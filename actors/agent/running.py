@@ -15,7 +15,9 @@ here is a handler itself. It owns the lives of executors and tasks on this agent
   agent-made terminal update (``executors.termination_status``), the master an
   ``ExitedExecutor`` (not for command executors, as in Mesos);
 - the status update plumbing (``_record_update`` / ``_forward``) and the clean-up of
-  executors and frameworks once their last terminal update is acknowledged.
+  executors and frameworks once their last terminal update is acknowledged;
+- for frameworks with ``FrameworkInfo.checkpoint``, the checkpoint writes at each of
+  those steps (``checkpointer``), so a restarted agent can recover (``recovering``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections import deque
 
 import structlog
 
+from actors.agent.checkpointer import Checkpointer
 from actors.agent.config import AgentConfig
 from actors.agent.executors import (
     ExecutorRecord,
@@ -37,6 +40,7 @@ from actors.agent.executors import (
     termination_status,
 )
 from actors.agent.launcher import Launcher, LaunchError, spec_for_command
+from actors.agent.recovery import process_alive, process_create_time
 from actors.agent.sandbox import create_sandbox
 from actors.agent.status_updates import Forward, StatusUpdateManager, StreamKey
 from actors.agent.tasks import TaskRecord, agent_update
@@ -74,6 +78,7 @@ class ExecutorManager(Process):
     completed_frameworks: deque[FrameworkRecord]
     sum: StatusUpdateManager
     launcher: Launcher
+    ckpt: Checkpointer
     _by_os_pid: dict[int, ExecutorRecord]
 
     def _init_executors(self) -> None:
@@ -86,8 +91,12 @@ class ExecutorManager(Process):
         framework = self.frameworks.get(info.id)
         if framework is None:
             framework = self.frameworks[info.id] = FrameworkRecord(info=info, pid=msg.pid)
-        elif msg.pid is not None:
+            if info.checkpoint:
+                self.ckpt.framework(self.agent_id, framework)
+        elif msg.pid is not None and msg.pid != framework.pid:
             framework.pid = msg.pid
+            if framework.info.checkpoint:
+                self.ckpt.framework(self.agent_id, framework)
         if framework.terminating:
             _log.warning("RunTask for a terminating framework; ignored", task_id=task.task_id)
             return
@@ -113,6 +122,8 @@ class ExecutorManager(Process):
         record = TaskRecord(info=task, framework_id=info.id,
                             executor_id=executor.executor_id)
         executor.tasks[task.task_id] = record
+        if framework.info.checkpoint:
+            self.ckpt.task(self.agent_id, executor, task)
         if executor.state is ExecutorState.RUNNING and executor.pid is not None:
             record.launched = True
             self.send(executor.pid, RunTask(framework_info=framework.info, task=task,
@@ -130,7 +141,7 @@ class ExecutorManager(Process):
             env = executor_environment(
                 agent=self.pid, framework=framework.info, executor=executor_info,
                 directory=sandbox.directory, run_id=run_id, grace_period=grace,
-                host=self.config.ip)
+                host=self.config.ip, recovery_timeout=self.config.recovery_timeout)
             spec = spec_for_command(executor_info.command, env, sandbox.directory,
                                     sandbox.stdout, sandbox.stderr)
             os_pid = self.launcher.launch(spec)
@@ -144,9 +155,11 @@ class ExecutorManager(Process):
             return None
         executor = ExecutorRecord(info=executor_info, framework_id=framework.info.id,
                                   run_id=run_id, sandbox=sandbox, command_executor=command,
-                                  os_pid=os_pid)
+                                  os_pid=os_pid, create_time=process_create_time(os_pid))
         framework.executors[executor.executor_id] = executor
         self._by_os_pid[os_pid] = executor
+        if framework.info.checkpoint:
+            self.ckpt.executor(self.agent_id, executor)
         executor.timer = self.delay(self.config.executor_registration_timeout,
                                     self._registration_timed_out, executor)
         _log.debug("executor launched", executor_id=executor.executor_id, pid=os_pid)
@@ -165,6 +178,8 @@ class ExecutorManager(Process):
         executor.cancel_timer()
         executor.pid = frm
         executor.state = ExecutorState.RUNNING
+        if framework.info.checkpoint:
+            self.ckpt.libprocess_pid(self.agent_id, executor, frm)
         self.send(frm, ExecutorRegistered(
             executor_info=executor.info, framework_id=framework.info.id,
             framework_info=framework.info, agent_id=self.agent_id, agent_info=self.info))
@@ -246,10 +261,17 @@ class ExecutorManager(Process):
         """Kill the executor's process tree now; its exit report does the rest."""
         executor.cancel_timer()
         if executor.os_pid is not None and executor.os_pid in self._by_os_pid:
+            if executor.recovered and not process_alive(executor.os_pid, executor.create_time):
+                return  # gone already (not our child: the watcher reports it)
             self.launcher.kill(executor.os_pid)
 
-    def _destroy_all(self) -> None:
+    def _destroy_all(self, spare_checkpointing: bool = False) -> None:
+        """Kill every executor (but, if asked, those of checkpointing frameworks: the
+        agent is going away without a shutdown, and they may be recovered)."""
         for executor in list(self._by_os_pid.values()):
+            framework = self.frameworks.get(executor.framework_id)
+            if spare_checkpointing and framework is not None and framework.info.checkpoint:
+                continue
             executor.state = ExecutorState.TERMINATING
             self._destroy(executor)
 
@@ -258,11 +280,12 @@ class ExecutorManager(Process):
 
     # --- exits ------------------------------------------------------------------------
 
-    def _process_exited(self, os_pid: int, wait_status: int) -> None:
+    def _process_exited(self, os_pid: int, wait_status: int | None) -> None:
         executor = self._by_os_pid.pop(os_pid, None)
         if executor is None:
             return
-        self.launcher.kill(os_pid)  # whatever is left of its process group
+        if not executor.recovered:  # a recovered one's pid may be reused already
+            self.launcher.kill(os_pid)  # whatever is left of its process group
         executor.cancel_timer()
         executor.exit_status = wait_status
         executor.state = ExecutorState.TERMINATED
@@ -276,10 +299,13 @@ class ExecutorManager(Process):
                 self._send_agent_update(framework.info, task.task_id, termination.state,
                                         termination.reason, termination.message,
                                         executor.executor_id)
+        if framework.info.checkpoint:
+            self.ckpt.sentinel(self.agent_id, executor)
         if not executor.command_executor and self.registered:
             self.send(self.master, ExitedExecutor(
                 agent_id=self.agent_id, framework_id=framework.info.id,
-                executor_id=executor.executor_id, status=wait_status))
+                executor_id=executor.executor_id,
+                status=-1 if wait_status is None else wait_status))
         self._clean_up(framework, executor)
 
     def _clean_up(self, framework: FrameworkRecord, executor: ExecutorRecord) -> None:
@@ -336,6 +362,8 @@ class ExecutorManager(Process):
             found = framework.find_task(update.status.task_id) if framework else None
             if found is not None:
                 found[1].record(update.status)
+                if framework is not None and framework.info.checkpoint:
+                    self.ckpt.update(self.agent_id, found[0], update)
         self._forward(forwards)
         return accepted
 
@@ -348,12 +376,14 @@ class ExecutorManager(Process):
         self._forward(self.sum.retry(key, uuid))
 
     def _update_acknowledged(self, update: StatusUpdateInfo) -> None:
-        if not is_terminal(update.status.state):
-            return
         framework = self.frameworks.get(update.framework_id)
         found = framework.find_task(update.status.task_id) if framework else None
         if framework is None or found is None:
             return
         executor, task = found
+        if framework.info.checkpoint:
+            self.ckpt.ack(self.agent_id, executor, task.task_id, update.uuid)
+        if not is_terminal(update.status.state):
+            return
         task.acked = True
         self._clean_up(framework, executor)

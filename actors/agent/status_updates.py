@@ -19,7 +19,10 @@ actor applies that with ``self.send`` and ``self.delay``. Semantics follow Mesos
   the master can free resources at a terminal state before the earlier updates are
   acknowledged;
 - ``pause()`` while the agent is disconnected from the master, ``resume()`` after it
-  re-registered: every head goes out again at once.
+  re-registered: every head goes out again at once;
+- ``recover`` rebuilds a stream from its checkpoint (``recovery``) after an agent
+  restart: acknowledged updates are not sent again, and their uuids stay known so a
+  re-sent copy is a duplicate.
 """
 
 from __future__ import annotations
@@ -109,6 +112,21 @@ class StatusUpdateManager:
             return []
         stream.backoff = min(self.retry_max, stream.backoff * 2)
         return self._head(key, stream)
+
+    def recover(self, framework_id: str, task_id: str, updates: Iterable[StatusUpdateInfo],
+                acks: Iterable[bytes]) -> None:
+        """Rebuild a stream from its checkpointed UPDATEs and ACKs (sent on ``resume``)."""
+        stream = self._streams[(framework_id, task_id)] = _Stream()
+        stream.acked = set(acks)
+        stream.backoff = self.retry_min
+        for update in updates:
+            if update.uuid in stream.seen:
+                continue
+            stream.seen.add(update.uuid)
+            if is_terminal(update.status.state):
+                stream.terminated = True
+            if update.uuid not in stream.acked:
+                stream.pending.append(update)
 
     def pause(self) -> None:
         """Stop forwarding (the master is gone); updates still queue up."""
