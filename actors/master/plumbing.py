@@ -62,15 +62,15 @@ class MasterProcess(Process):
 
     def _apply(self, out: Outbox) -> None:
         """Send what a decision queued; watch new peers; time the new offers out."""
+        if self.config.offer_timeout is not None:  # before the offers leave: no reply
+            for offer_id in out.offers_made:        # can come back ahead of its timer
+                self.delay(self.config.offer_timeout, self._offer_timed_out, offer_id)
         for pid in out.links:
             self.link(pid)
         for msg in out.allocator:
             self.send(self.allocator, msg)
         for to, msg in out.sends:
             self.send(to, msg)
-        if self.config.offer_timeout is not None:
-            for offer_id in out.offers_made:
-                self.delay(self.config.offer_timeout, self._offer_timed_out, offer_id)
 
     def _run(self, fn: Callable[..., Any], *args: Any) -> None:
         out = Outbox()

@@ -69,6 +69,7 @@ def test_a_checkpointing_executor_gives_up_after_the_recovery_timeout(setup: Set
     assert "shutdown" not in _names(executor) and not driver.stopped
     clock.advance(2.0)
     executor.wait_call("shutdown")
+    _barrier(driver)  # the grace-period timer is set right after the callback
     clock.advance(1.0)  # the shutdown grace period
     assert driver.join(timeout=WAIT) == 0
 
