@@ -58,7 +58,10 @@ def four_letter(host: str, port: int, word: str, timeout: float = 2.0) -> str:
 class ZooKeeperServer:
     """A standalone ZooKeeper JVM on 127.0.0.1; ``start()`` waits until it serves sessions."""
 
-    def __init__(self) -> None:
+    def __init__(self, tick_ms: int = 500) -> None:
+        """``tick_ms``: ZooKeeper's tickTime; sessions expire on tick boundaries, so a dead
+        client's session ends between its timeout and its timeout plus one tick."""
+        self.tick_ms = tick_ms
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.workdir = Path(tempfile.mkdtemp(prefix="meseta-zk-"))
@@ -81,7 +84,7 @@ class ZooKeeperServer:
         data.mkdir(exist_ok=True)
         cfg = self.workdir / "zoo.cfg"
         cfg.write_text(
-            "tickTime=500\nminSessionTimeout=1000\n"
+            f"tickTime={self.tick_ms}\nminSessionTimeout=1000\nmaxSessionTimeout=60000\n"
             f"dataDir={data}\nclientPort={self.port}\nclientPortAddress=127.0.0.1\n"
             "maxClientCnxns=0\nadmin.enableServer=false\nforceSync=no\n"
             "4lw.commands.whitelist=ruok,srvr,mntr,stat\n")

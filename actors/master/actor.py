@@ -16,9 +16,11 @@ the optional ``offer_timeout``. HTTP routes (``/master/state``...) are in ``http
 Leadership: without ``config.zk`` the master is elected at once (standalone). With it,
 the master starts as a non-leading master and ``actors.master.leadership`` (run by
 ``main``) tells it, from ZooKeeper's threads, ``tell_elected()`` and ``tell_leader(info)``.
-Until elected it answers no framework or agent registration (logged and dropped: they
-find the leader through ZooKeeper). Elected, it exits the process (``os._exit(1)``, fail
-fast as Mesos' master) when the detector reports another leader or none.
+Until elected it answers no framework or agent registration: those are held for a few
+seconds (``actors.master.held``: their senders' detectors may hear of the election a
+moment before ours) and handled once it leads, anything else is logged and dropped.
+Elected, it exits the process (``os._exit(1)``, fail fast as Mesos' master) when the
+detector reports another leader or none.
 
 Agents and the registry are handled in ``agent_handlers`` (a base class; see there):
 with a ``Registrar`` every registry write (``AdmitAgent``, ``MarkAgentReachable``,
@@ -46,6 +48,7 @@ from actors.master.agent_handlers import AgentHandlers
 from actors.master.books import Books, Outbox
 from actors.master.config import MasterConfig
 from actors.master.frameworks import FrameworkRecord
+from actors.master.held import HeldMessages
 from actors.master.identity import VERSION, master_info
 from actors.master.launch import accept, as_accept
 from actors.master.reconciliation import reconcile
@@ -118,6 +121,7 @@ class MasterActor(AgentHandlers):
                            max_completed_frameworks=self.config.max_completed_frameworks,
                            max_completed_tasks=self.config.max_completed_tasks_per_framework)
         self.elected = not self.config.zk
+        self.held = HeldMessages()
         self.elected_time: float | None = self.books.start_time if self.elected else None
         self.leader: MasterInfo | None = self.books.master_info if self.elected else None
         self._exit: Callable[[int], None] = os._exit
@@ -154,6 +158,7 @@ class MasterActor(AgentHandlers):
         _log.info("elected as the leading master", master_id=self.master_id,
                   pid=str(self.pid))
         self._recover_registry()
+        self._replay_held()  # agents' are held again until the registry is recovered
 
     def _on_leader_detected(self, info: MasterInfo | None) -> None:
         if self.elected and (info is None or info.id != self.master_id):

@@ -15,10 +15,11 @@ acts only in the callback the worker posts back once the write is durable (Mesos
 - ``UnregisterAgent``: ``RemoveAgent``, then its tasks are lost (TASK_GONE / TASK_LOST);
 - missed pings: ``MarkAgentUnreachable``, then TASK_UNREACHABLE / TASK_LOST.
 
-Recovery (when elected; standalone: at start) reads the registry; until it is done agent
-(re-)registrations are dropped (agents retry). The agents it admitted are ``recovered``:
-those that do not re-register within ``agent_reregister_timeout`` are marked unreachable
-in the registry and the frameworks hear ``LostAgent`` (``recoveredSlavesTimeout``).
+Recovery (when elected; standalone: at start) reads the registry; agent (re-)registrations
+that arrive before it is done are held (``actors.master.held``) and handled once it is.
+The agents it admitted are ``recovered``: those that do not re-register within
+``agent_reregister_timeout`` are marked unreachable in the registry and the frameworks
+hear ``LostAgent`` (``recoveredSlavesTimeout``).
 A failed write or recovery exits the process (the worker reports it; ``_fail_fast``).
 Without a registrar (tests) every operation "succeeds" at once, on the same thread.
 """
@@ -113,6 +114,7 @@ class AgentHandlers(MasterProcess):
                   agent_reregister_timeout=self.config.agent_reregister_timeout)
         if book.recovered:
             self.delay(self.config.agent_reregister_timeout, self._recovered_agents_timeout)
+        self._replay_held()
 
     def _store(self, operation: Operation, callback: Callable[..., None], *args: Any) -> None:
         """Make ``operation`` durable, then ``callback(outcome, *args)`` in this actor."""
@@ -124,7 +126,7 @@ class AgentHandlers(MasterProcess):
     def _agents_welcome(self, frm: PID, msg: object) -> bool:
         if not self._leading(frm, msg):
             return False
-        if not self.recovered:
+        if not self.recovered and not self._hold(frm, msg, "registry not recovered yet"):
             _log.info("registry not recovered yet: dropping", message=type(msg).__name__,
                       frm=str(frm))
         return self.recovered

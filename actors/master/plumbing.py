@@ -17,12 +17,18 @@ import structlog
 
 from actors.master.books import Books, Outbox
 from actors.master.config import MasterConfig
+from actors.master.held import HeldMessages
+from actors.messages.agent import RegisterAgent, ReregisterAgent
+from actors.messages.framework import RegisterFramework, ReregisterFramework
 from actors.messages.info import MasterInfo
 from transport import PID, Process
 
 __all__ = ["MasterProcess"]
 
 _log = structlog.get_logger("meseta.master")
+
+HELD_TYPES = (RegisterAgent, ReregisterAgent, RegisterFramework, ReregisterFramework)
+"""What a master not yet able to handle it holds rather than drops (``actors.master.held``)."""
 
 
 class MasterProcess(Process):
@@ -37,6 +43,8 @@ class MasterProcess(Process):
     """The leading master as last detected (ourselves once elected)."""
     _exit: Callable[[int], None]
     """How to fail fast (tests replace it)."""
+    held: HeldMessages
+    """Registrations that came before this master could handle them (``_hold``)."""
 
     @property
     def master_id(self) -> str:
@@ -53,12 +61,28 @@ class MasterProcess(Process):
         self._exit(1)
 
     def _leading(self, frm: PID, msg: object) -> bool:
-        """Whether to handle ``msg``; a non-leading master logs and drops it."""
+        """Whether to handle ``msg``; a non-leading master holds a registration (its
+        sender's detector already reports this master leading: our own election may be a
+        moment behind) and logs and drops anything else."""
         if self.elected:
             return True
+        if self._hold(frm, msg, "not the leading master yet"):
+            return False
         _log.info("not the leading master: dropping", message=type(msg).__name__,
                   frm=str(frm), leader=str(self.leader.pid) if self.leader else None)
         return False
+
+    def _hold(self, frm: PID, msg: object, why: str) -> bool:
+        """Hold a registration for ``_replay_held``; ``False`` if it is not one or no room."""
+        if type(msg) not in HELD_TYPES or not self.held.hold(frm, msg, self.node.clock.monotonic()):
+            return False
+        _log.info("registration held", why=why, message=type(msg).__name__, frm=str(frm))
+        return True
+
+    def _replay_held(self) -> None:
+        """Handle the held registrations now (each is gated again by its handler)."""
+        for frm, msg in self.held.take(self.node.clock.monotonic()):
+            self._dispatch(frm, msg, None)
 
     def _apply(self, out: Outbox) -> None:
         """Send what a decision queued; watch new peers; time the new offers out."""

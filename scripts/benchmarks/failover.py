@@ -12,8 +12,9 @@ leader does not show as TASK_RUNNING, counts in ``tasks_lost``. A new master rep
 the killed one before the next run, so two always contend.
 
 Agents wait a random [0, 1 s] after a leader change before re-registering (the agent's
-``--registration_backoff_factor``, Mesos' default), drivers [0, 2 s] (the driver's), and
-both retry with doubling backoff when their message finds a master not yet leading.
+``--registration_backoff_factor``, Mesos' default), drivers re-register at once (as
+Mesos' do), and both retry with doubling backoff when an answer does not come. The
+ZooKeeper server ticks every ``--zk_tick_ms`` (sessions expire on its ticks).
 Prints progress on stderr and one JSON line last: ``agents``, ``frameworks``,
 ``zk_session_timeout_s``, ``mttr_s_median``, ``mttr_s_runs``, ``agents_reregistered``,
 ``frameworks_reregistered`` (the fewest of any run: all of them when every one made it),
@@ -263,13 +264,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--zk_session_timeout", type=float, default=2.0,
                         help="the masters' ZooKeeper session timeout, seconds (default 2)")
     parser.add_argument("--agent_processes", type=int, default=4)
+    parser.add_argument("--zk_tick_ms", type=int, default=100,
+                        help="the ZooKeeper server's tickTime (sessions expire on its ticks)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per wait")
     args = parser.parse_args(argv)
     if args.agents < 1 or args.frameworks < 0 or args.runs < 1:
         parser.error("--agents and --runs must be at least 1")
 
     work_dir = tempfile.mkdtemp(prefix="meseta-bench-failover-")
-    zk_server = ZooKeeperServer()
+    zk_server = ZooKeeperServer(tick_ms=args.zk_tick_ms)
     zk_address = zk_server.start()
     zk = f"zk://{zk_address}/meseta-bench"
     bench = Bench(work_dir, zk, args.zk_session_timeout)
@@ -317,6 +320,7 @@ def main(argv: list[str]) -> int:
         "agents": args.agents,
         "frameworks": args.frameworks,
         "zk_session_timeout_s": args.zk_session_timeout,
+        "zk_tick_ms": args.zk_tick_ms,
         "mttr_s_median": round(statistics.median(r["mttr"] for r in runs), 3),
         "mttr_s_runs": rounded("mttr"),
         "agents_reregistered": min(r["agents_back"] for r in runs),

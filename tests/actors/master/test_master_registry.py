@@ -25,6 +25,7 @@ from master_harness import WAIT, Cluster
 from actors.master import agent_registry
 from actors.master.books import Books
 from actors.master.config import MasterConfig
+from actors.master.held import DEFAULT_WINDOW
 from actors.master.reconciliation import reconcile
 from actors.messages import (
     AgentInfo,
@@ -32,10 +33,12 @@ from actors.messages import (
     AgentReregistered,
     FrameworkCapability,
     FrameworkInfo,
+    FrameworkRegistered,
     LostAgent,
     MasterInfo,
     ReconcileTasks,
     RegisterAgent,
+    RegisterFramework,
     ReregisterAgent,
     StatusUpdate,
     TaskState,
@@ -240,19 +243,52 @@ def test_a_recovered_agent_that_reregisters_in_time_stays_admitted(
 
 
 @pytest.mark.parametrize("master_config", [MasterConfig(zk="zk://127.0.0.1:2181/mesos")])
-def test_agents_are_dropped_until_the_registry_is_recovered(storage: MemoryStorage,
-                                                            master_config: MasterConfig) -> None:
+def test_an_agent_registering_before_the_registry_is_recovered_is_held_then_admitted(
+        storage: MemoryStorage, master_config: MasterConfig) -> None:
     for cluster in start(storage, master_config):
         agent = cluster.agent(register=False)
         cluster.master_actor.tell_elected()
         cluster.master_actor.hold_registry()  # the recovery waits
         agent.tell(RegisterAgent(agent_info=info()))
         assert agent.nothing(AgentRegistered)
+        assert cluster.ask(lambda m: len(m.held)) == 1
         cluster.master_actor.release_registry()
         cluster.settle()
         assert cluster.ask(lambda m: m.recovered)
-        assert agent.nothing(AgentRegistered)  # dropped, not queued: agents retry
+        assert agent.expect(AgentRegistered).agent_id  # no retry needed (Mesos drops it)
+        assert cluster.ask(lambda m: len(m.held)) == 0
+
+
+@pytest.mark.parametrize("master_config", [MasterConfig(zk="zk://127.0.0.1:2181/mesos")])
+def test_registrations_reaching_a_master_before_its_election_are_handled_once_it_leads(
+        storage: MemoryStorage, master_config: MasterConfig) -> None:
+    for cluster in start(storage, master_config):
+        agent = cluster.agent(register=False)
+        fw = cluster.framework(register=False)
         agent.tell(RegisterAgent(agent_info=info()))
+        fw.tell(RegisterFramework(framework_info=FrameworkInfo(user="alice", name="f")))
+        agent.tell(RegisterAgent(agent_info=info()))  # a retry replaces the held one
+        assert agent.nothing(AgentRegistered) and fw.nothing(FrameworkRegistered)
+        assert cluster.ask(lambda m: len(m.held)) == 2
+        cluster.master_actor.tell_elected()
+        cluster.settle()
+        assert fw.expect(FrameworkRegistered).framework_id
+        assert agent.expect(AgentRegistered).agent_id
+        assert agent.nothing(AgentRegistered)  # the retry was not handled twice
+
+
+@pytest.mark.parametrize("master_config", [MasterConfig(zk="zk://127.0.0.1:2181/mesos")])
+def test_a_registration_held_past_the_window_is_dropped(
+        storage: MemoryStorage, master_config: MasterConfig) -> None:
+    for cluster in start(storage, master_config):
+        agent = cluster.agent(register=False)
+        agent.tell(RegisterAgent(agent_info=info()))
+        cluster.settle()
+        cluster.advance(DEFAULT_WINDOW + 1.0)
+        cluster.master_actor.tell_elected()
+        cluster.settle()
+        assert agent.nothing(AgentRegistered)
+        agent.tell(RegisterAgent(agent_info=info()))  # the agent's own retry still works
         assert agent.expect(AgentRegistered).agent_id
 
 
