@@ -368,8 +368,9 @@ class AgentActor(AgentRecovery):
             return
         if msg.framework_info is not None:
             framework.info = msg.framework_info
-        if msg.pid is not None:
+        if msg.pid is not None and msg.pid != framework.pid:
             framework.pid = msg.pid
+            self._forward(self.sum.resend(msg.framework_id))  # to the new scheduler now
 
     @handles(ReconcileTasks)
     def _on_reconcile(self, frm: PID, msg: ReconcileTasks) -> None:

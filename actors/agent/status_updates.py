@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from actors.messages.task_state import TaskState, is_terminal
@@ -135,9 +135,17 @@ class StatusUpdateManager:
     def resume(self) -> list[Forward]:
         """Forward again: every stream's head goes out now."""
         self.paused = False
+        return self._heads(lambda key: True)
+
+    def resend(self, framework_id: str) -> list[Forward]:
+        """The framework's scheduler moved (failover): its streams' heads go out now, as
+        Mesos' agent does on ``UpdateFrameworkMessage``, not at their next retry."""
+        return self._heads(lambda key: key[0] == framework_id)
+
+    def _heads(self, wanted: Callable[[StreamKey], bool]) -> list[Forward]:
         out: list[Forward] = []
         for key, stream in self._streams.items():
-            if stream.pending:
+            if stream.pending and wanted(key):
                 stream.backoff = self.retry_min
                 out.extend(self._head(key, stream))
         return out

@@ -165,6 +165,7 @@ def test_a_new_scheduler_takes_over_within_the_failover_timeout(
     # The command executor's first update, never acknowledged: the agent keeps it pending,
     # and the task's later updates (TASK_RUNNING) wait behind it.
     first.wait("status t TASK_STARTING")
+    forwarded = time.monotonic()  # the agent's 10 s retry timer runs from about here
     (task_pid,) = task_pids(pid_file)
 
     sched = Recorder()
@@ -175,9 +176,11 @@ def test_a_new_scheduler_takes_over_within_the_failover_timeout(
         driver.start()
         sched.wait("reregistered")
         assert first.wait("error").split(None, 1)[1] == "framework failed over"
-        # The agent re-sends the unacknowledged update (its retry timer, 10 s); it now
-        # reaches the new scheduler, whose acknowledgement releases TASK_RUNNING.
+        # The agent re-sends the unacknowledged update as soon as the master tells it of
+        # the new scheduler (UpdateFramework), not at its 10 s retry; the new scheduler's
+        # acknowledgement releases TASK_RUNNING.
         resent = sched.wait_state("t", TaskState.TASK_STARTING)
+        assert time.monotonic() - forwarded < 8.0  # before the agent's retry would fire
         assert resent.uuid  # the agent's reliable update, not a master's reconciliation
         assert sched.wait_state("t", TaskState.TASK_RUNNING).uuid
         (fw,) = state(master)["frameworks"]

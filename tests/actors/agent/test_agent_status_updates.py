@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pytest
@@ -115,6 +116,21 @@ def test_paused_manager_queues_and_resume_sends_every_head(
     out = sum_.resume()
     assert sorted(f.update.uuid for f in out) == sorted([a.uuid, b.uuid])
     assert all(f.retry_in == 10.0 for f in out)
+
+
+def test_resend_sends_the_heads_of_one_frameworks_streams_now_with_a_fresh_backoff(
+        sum_: StatusUpdateManager) -> None:
+    a, b = update(S.TASK_RUNNING, "t1"), update(S.TASK_RUNNING, "t2")
+    other = dataclasses.replace(update(S.TASK_RUNNING, "t3"), framework_id="f2")
+    for u in (a, b, other):
+        sum_.update(u)
+    sum_.retry(("f1", "t1"), a.uuid)  # backed off to 20 s
+    out = sum_.resend("f1")
+    assert sorted(f.update.uuid for f in out) == sorted([a.uuid, b.uuid])
+    assert all(f.retry_in == 10.0 for f in out)
+    sum_.acknowledge("f1", "t2", b.uuid)
+    assert [f.update.uuid for f in sum_.resend("f1")] == [a.uuid]
+    assert sum_.resend("nobody") == []
 
 
 def test_forget_framework_drops_its_streams(sum_: StatusUpdateManager) -> None:
