@@ -92,8 +92,8 @@ def validate_health_check(check: HealthCheck) -> str | None:
         if check.command is None:
             return "expecting 'command' to be set for COMMAND health check"
         if not check.command.value:
-            what = "shell command" if check.command.shell else "executable path"
-            return f"command health check must contain a {what}"
+            what = "a shell command" if check.command.shell else "an executable path"
+            return f"command health check must contain {what}"
     elif kind is HealthCheckType.HTTP:
         if check.http is None:
             return "expecting 'http' to be set for HTTP health check"

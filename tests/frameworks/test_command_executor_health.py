@@ -188,7 +188,7 @@ def test_an_http_check_passes_against_the_tasks_own_server(rig: Rig) -> None:
     # Failures until the server listens are ignored: the grace period lasts until the
     # first success.
     check = HealthCheck(type=HealthCheckType.HTTP,
-                        **{**FAST, "grace_period_seconds": WAIT, "timeout_seconds": 2.0},
+                        **{**FAST, "grace_period_seconds": WAIT},
                         http=HTTPCheckInfo(port=port, path="/"))
     rig.launch(f"exec {sys.executable} -m http.server {port} --bind 127.0.0.1", check)
     healthy = rig.wait(lambda s: s.reason is HEALTH)[0]
