@@ -23,17 +23,21 @@ timeout of every kind and ignores a late answer.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
 import subprocess
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from actors.messages.tasks import CommandInfo, HealthCheck, HealthCheckType, HTTPCheckInfo
 from frameworks.health.checker import ProbeResult, Running
 from transport.affinity import unpinned
+
+if TYPE_CHECKING:  # imported when first used: the executor must import quickly
+    import urllib.request
 
 __all__ = ["CHECK_HOST", "SystemProber", "command_argv_of", "http_healthy"]
 
@@ -134,19 +138,30 @@ def _report(target: Callable[..., ProbeResult], args: tuple[Any, ...], done: Don
     done(result)
 
 
-def _http(http: HTTPCheckInfo, timeout: float) -> ProbeResult:
-    import ssl
-    import urllib.error
+@functools.cache
+def _opener(https: bool) -> urllib.request.OpenerDirector:
+    """No proxy; for https no certificate check (Mesos' ``curl -k``). Built once: an
+    SSL context costs milliseconds to make."""
     import urllib.request
 
-    url = f"{http.scheme or 'http'}://{CHECK_HOST}:{http.port}{http.path or '/'}"
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
-                                         urllib.request.HTTPSHandler(context=context))
+    handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
+    if https:
+        import ssl
+
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        handlers.append(urllib.request.HTTPSHandler(context=context))
+    return urllib.request.build_opener(*handlers)
+
+
+def _http(http: HTTPCheckInfo, timeout: float) -> ProbeResult:
+    import urllib.error
+
+    scheme = http.scheme or "http"
+    url = f"{scheme}://{CHECK_HOST}:{http.port}{http.path or '/'}"
     try:
-        with opener.open(url, timeout=timeout or None) as response:
+        with _opener(scheme == "https").open(url, timeout=timeout or None) as response:
             status = int(response.status)
     except urllib.error.HTTPError as exc:
         status = exc.code
