@@ -13,6 +13,16 @@ executor stops once the agent has acknowledged the terminal update, or 5 s after
 sending it (for a checkpointing framework whose agent is down: once the agent
 recovered and took it, or the recovery timeout ended). It is forked from the
 agent's warm launcher, so it must import quickly.
+
+Health checks (Mesos' ``src/launcher/executor.cpp``): for a task with a
+``health_check`` a ``HealthChecker`` starts with TASK_RUNNING. Each health change it
+reports goes out as a TASK_RUNNING update with ``healthy`` set and reason
+REASON_TASK_HEALTH_CHECK_STATUS_UPDATED (Mesos' ``taskHealthUpdated``: the first
+success and the first after failures, and every counted failure); none goes out once
+the task is being killed or has ended. When the failures reach
+``consecutive_failures`` the task is killed as by ``kill_task`` (its kill policy),
+and, as in Mesos' ``reaped``, its TASK_KILLED carries ``healthy=False`` (no reason:
+Mesos leaves a TODO there). Checking stops when the task is killed or ends.
 """
 
 from __future__ import annotations
@@ -22,6 +32,8 @@ import signal
 import subprocess
 import threading
 
+import structlog
+
 from actors.messages import (
     FrameworkCapability,
     FrameworkInfo,
@@ -30,10 +42,13 @@ from actors.messages import (
     TaskState,
     TaskStatus,
 )
+from actors.messages.executor import TaskHealthStatus
 from actors.messages.info import AgentInfo
 from actors.messages.tasks import DEFAULT_KILL_GRACE_PERIOD, ExecutorInfo
 from frameworks.executor import Executor
 from frameworks.executor_driver import ExecutorDriver, run_executor
+from frameworks.health.checker import HealthChecker, ProbeResult
+from frameworks.health.probes import SystemProber, command_argv_of
 from transport.affinity import unpinned
 from transport.clock import Timer
 
@@ -42,15 +57,14 @@ __all__ = ["CommandExecutor", "command_argv", "describe_exit"]
 TERMINAL_ACK_TIMEOUT = 5.0
 """Seconds to wait for the agent's ack of the terminal update before exiting anyway."""
 
+_log = structlog.get_logger("meseta.command_executor")
+
 
 def command_argv(task: TaskInfo) -> list[str]:
     """The argv of the task's command (``sh -c value`` when shell)."""
-    command = task.command
-    if command is None or not command.value:
+    if task.command is None or not task.command.value:
         raise ValueError("the task has no command to run")
-    if command.shell:
-        return ["/bin/sh", "-c", command.value]
-    return [command.value, *command.arguments]
+    return command_argv_of(task.command)
 
 
 def describe_exit(returncode: int) -> str:
@@ -74,6 +88,8 @@ class CommandExecutor(Executor):
         self.kill_deadline = 0.0
         self._escalation: Timer | None = None
         self._terminal_uuid: bytes | None = None
+        self.health_checker: HealthChecker | None = None
+        self.killed_by_health_check = False
 
     def registered(self, driver: ExecutorDriver, executor_info: ExecutorInfo,
                    framework_info: FrameworkInfo, agent_info: AgentInfo) -> None:
@@ -104,6 +120,8 @@ class CommandExecutor(Executor):
         with unpinned():
             threading.Thread(target=self._wait, args=(driver, self.proc), daemon=True,
                              name="command-wait").start()
+        if task.health_check is not None:
+            self._start_health_checks(driver, task)
 
     def kill_task(self, driver: ExecutorDriver, task_id: str) -> None:
         if self.task is None or task_id != self.task.task_id or self._terminal_uuid:
@@ -127,6 +145,40 @@ class CommandExecutor(Executor):
 
     # --- internals --------------------------------------------------------------------
 
+    def _start_health_checks(self, driver: ExecutorDriver, task: TaskInfo) -> None:
+        assert task.health_check is not None
+        try:
+            self.health_checker = HealthChecker(
+                task.task_id, task.health_check, driver,
+                SystemProber(driver.environment.directory),
+                lambda status, result: self._health_updated(driver, status, result))
+        except ValueError as exc:  # Mesos too runs the task unchecked
+            _log.error("failed to create the health checker", task_id=task.task_id,
+                       error=str(exc))
+            return
+        self.health_checker.start()
+
+    def _health_updated(self, driver: ExecutorDriver, health: TaskHealthStatus,
+                        result: ProbeResult) -> None:
+        task = self.task
+        if task is None or self.killing or self._terminal_uuid is not None:
+            return  # Mesos sends no health update once the task is killed or has ended
+        if health.healthy:
+            message = "health check passed"
+        else:
+            message = (f"health check failed {health.consecutive_failures} time(s) "
+                       f"consecutively: {result.message}")
+        driver.send_status_update(TaskStatus(
+            task_id=task.task_id, state=TaskState.TASK_RUNNING, message=message,
+            reason=Reason.REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, healthy=health.healthy))
+        if health.kill_task:
+            self.killed_by_health_check = True
+            self.kill_task(driver, task.task_id)
+
+    def _stop_health_checks(self) -> None:
+        if self.health_checker is not None:
+            self.health_checker.stop()
+
     def _kill(self, driver: ExecutorDriver, grace: float) -> None:
         proc, task = self.proc, self.task
         if proc is None or task is None:
@@ -136,6 +188,7 @@ class CommandExecutor(Executor):
             return
         if not self.killing:
             self.killing = True
+            self._stop_health_checks()
             if (self.framework_info is not None
                     and self.framework_info.has(FrameworkCapability.TASK_KILLING_STATE)):
                 driver.send_status_update(TaskStatus(task_id=task.task_id,
@@ -151,6 +204,7 @@ class CommandExecutor(Executor):
         driver.call_soon(self._exited, driver, returncode)
 
     def _exited(self, driver: ExecutorDriver, returncode: int) -> None:
+        self._stop_health_checks()
         if self._escalation is not None:
             self._escalation.cancel()
         if self.proc is not None:
@@ -166,8 +220,12 @@ class CommandExecutor(Executor):
         assert self.task is not None
         reason = Reason.REASON_COMMAND_EXECUTOR_FAILED if state is TaskState.TASK_FAILED \
             and self.proc is None else None
+        # Mesos marks a kill for failed health checks with healthy=false (and no reason).
+        healthy = False if state is TaskState.TASK_KILLED and self.killed_by_health_check \
+            else None
         self._terminal_uuid = driver.send_status_update(TaskStatus(
-            task_id=self.task.task_id, state=state, message=message, reason=reason))
+            task_id=self.task.task_id, state=state, message=message, reason=reason,
+            healthy=healthy))
         driver.delay(TERMINAL_ACK_TIMEOUT, self._ack_timed_out, driver)
 
     def _ack_timed_out(self, driver: ExecutorDriver) -> None:

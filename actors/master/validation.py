@@ -10,19 +10,29 @@ Pure functions over plain values (no books, no actor), after Mesos'
   (REASON_INVALID_OFFERS).
 - ``TaskValidator``: one task after another, each checked against what the earlier
   ones of the same call already took. A failure is TASK_ERROR (REASON_TASK_INVALID).
+- ``validate_health_check``: a task's ``HealthCheck`` (Mesos'
+  ``common::validation::validateHealthCheck``), part of ``TaskValidator``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from actors.messages.offers import Offer
-from actors.messages.tasks import ExecutorInfo, ExecutorType, TaskInfo
+from actors.messages.tasks import (
+    ExecutorInfo,
+    ExecutorType,
+    HealthCheck,
+    HealthCheckType,
+    TaskInfo,
+)
 from actors.resources import EMPTY, Resources
 
-__all__ = ["Accepted", "TaskValidator", "validate_id", "validate_offers"]
+__all__ = ["Accepted", "TaskValidator", "validate_health_check", "validate_id",
+           "validate_offers"]
 
 
 def validate_offers(offer_ids: Sequence[str], offers: Mapping[str, Offer], framework_id: str,
@@ -65,6 +75,46 @@ def validate_id(kind: str, value: str) -> str | None:
         return f"{kind} {value!r} is not allowed"
     if any(c == "/" or c.isspace() or not c.isprintable() for c in value):
         return f"{kind} {value!r} contains '/', spaces or control characters"
+    return None
+
+
+def validate_health_check(check: HealthCheck) -> str | None:
+    """Why ``check`` is invalid, or ``None`` (Mesos' rules, plus ports and counts).
+
+    Its type's info must be there (a command with a value, ``http``, ``tcp``); an HTTP
+    scheme is http or https and a path starts with ``/``; durations are not negative
+    (nor NaN or infinite).
+    Beyond Mesos (whose proto types enforce some of it): ports are 1-65535 and
+    ``consecutive_failures`` is at least 1.
+    """
+    kind = check.type
+    if kind is HealthCheckType.COMMAND:
+        if check.command is None:
+            return "expecting 'command' to be set for COMMAND health check"
+        if not check.command.value:
+            what = "a shell command" if check.command.shell else "an executable path"
+            return f"command health check must contain {what}"
+    elif kind is HealthCheckType.HTTP:
+        if check.http is None:
+            return "expecting 'http' to be set for HTTP health check"
+        if check.http.scheme not in ("http", "https"):
+            return f"unsupported HTTP health check scheme: {check.http.scheme!r}"
+        if not check.http.path.startswith("/"):
+            return f"the path {check.http.path!r} of HTTP health check must start with '/'"
+        if not 0 < check.http.port < 65536:
+            return f"HTTP health check port {check.http.port} is not in 1-65535"
+    elif kind is HealthCheckType.TCP:
+        if check.tcp is None:
+            return "expecting 'tcp' to be set for TCP health check"
+        if not 0 < check.tcp.port < 65536:
+            return f"TCP health check port {check.tcp.port} is not in 1-65535"
+    for name in ("delay_seconds", "interval_seconds", "timeout_seconds",
+                 "grace_period_seconds"):
+        value = getattr(check, name)
+        if not (value >= 0 and math.isfinite(value)):  # NaN fails both
+            return f"expecting {name!r} to be non-negative (and finite), not {value}"
+    if check.consecutive_failures < 1:
+        return "expecting 'consecutive_failures' to be at least 1"
     return None
 
 
@@ -141,6 +191,10 @@ class TaskValidator:
             return "max_completion_time is negative"
         if task.kill_policy is not None and task.kill_policy.grace_period < 0:
             return "kill_policy.grace_period is negative"
+        if task.health_check is not None:
+            problem = validate_health_check(task.health_check)
+            if problem is not None:
+                return f"task uses an invalid health check: {problem}"
         executor = group_executor or task.executor
         return None if executor is None else self._check_executor(executor)
 
