@@ -184,15 +184,17 @@ class SchedulerProcess(Process):
         if not self._linked:
             self._linked = True
             self.link(self.master)
+        bound = min(max_backoff, REGISTRATION_RETRY_INTERVAL_MAX)
+        if self.framework_info.failover_timeout > 0:
+            bound = min(bound, self.framework_info.failover_timeout / 10)
+        # The next try is scheduled before this one leaves: whoever sees the message
+        # (a test advancing a manual clock) can rely on the retry being set.
+        self._retry = self.delay(bound * random.random(), self._register, max_backoff * 2)
         if self.framework_id:
             self.send(self.master, ReregisterFramework(framework_info=self.framework_info,
                                                        failover=self.failover))
         else:
             self.send(self.master, RegisterFramework(framework_info=self.framework_info))
-        bound = min(max_backoff, REGISTRATION_RETRY_INTERVAL_MAX)
-        if self.framework_info.failover_timeout > 0:
-            bound = min(bound, self.framework_info.failover_timeout / 10)
-        self._retry = self.delay(bound * random.random(), self._register, max_backoff * 2)
 
     def _register_later(self) -> None:
         self._cancel_retry()

@@ -190,13 +190,14 @@ class AgentActor(AgentRecovery):
         if self.registered or not self._leader_known:
             return
         self.link(self.master)
+        bound = max(0.05, self._backoff)
+        self._backoff = min(REGISTRATION_RETRY_INTERVAL_MAX, bound * 2)
+        # scheduled before the message leaves, so a reply (or a test's clock) finds it set
+        self._registering = self.delay(random.uniform(0, bound), self._register)
         if not self.agent_id:
             self.send(self.master, RegisterAgent(agent_info=self.info))
         else:
             self.send(self.master, self._reregister_message())
-        bound = max(0.05, self._backoff)
-        self._backoff = min(REGISTRATION_RETRY_INTERVAL_MAX, bound * 2)
-        self._registering = self.delay(random.uniform(0, bound), self._register)
 
     def _reregister_message(self) -> ReregisterAgent:
         executors, tasks, frameworks = [], [], []
