@@ -115,7 +115,8 @@ class AgentActor(AgentRecovery):
             node.unregister(name)
             raise
         if isinstance(self.containerizer, IsolatingContainerizer):
-            _log.info("containerizer", isolation=self.containerizer.describe())
+            _log.info("containerizer", isolation=str(self.containerizer.isolation),
+                      cgroups=self.containerizer.support.describe())
         self.config = config
         self.master = config.master
         self.info = AgentInfo(

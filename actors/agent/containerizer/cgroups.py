@@ -9,8 +9,8 @@ hierarchy otherwise.
 - v1 (one mount per controller, ``cpu`` and ``cpuacct`` possibly apart): ``memory``
   (``memory.limit_in_bytes``, ``memory.memsw.limit_in_bytes`` when present,
   ``memory.oom_control``), ``cpu`` (``cpu.shares``, ``cpu.cfs_period_us`` /
-  ``cpu.cfs_quota_us``, ``cpu.stat``), ``pids`` (accounting only: Mesos has no pids resource) and ``freezer``
-  (destroy: FROZEN, SIGKILL every pid, THAWED);
+  ``cpu.cfs_quota_us``, ``cpu.stat``), ``pids`` (accounting only: Mesos has no pids
+  resource) and ``freezer`` (destroy: FROZEN, SIGKILL every pid, THAWED);
 - v2 (one unified tree, used only when it offers memory, cpu and pids): ``memory.max``,
   ``cpu.max``, ``cpu.weight``, ``memory.events``; destroy by
   ``cgroup.kill`` where present, else SIGKILL each pid.

@@ -131,10 +131,6 @@ class IsolatingContainerizer:
         self._thread: threading.Thread | None = None
         self._on_limitation: LimitationCallback | None = None
 
-    def describe(self) -> str:
-        """One line for the start-up log: the isolators and what the kernel offers."""
-        return f"isolation {self.isolation}; {self.support.describe()}"
-
     # --- the agent's calls (its actor thread) -----------------------------------------
 
     def start(self, on_limitation: LimitationCallback) -> None:

@@ -2,9 +2,10 @@
 
 ``ISOLATIONS`` parametrises a test over ``posix/cpu,posix/mem`` and
 ``cgroups/cpu,cgroups/mem,cgroups/pids`` (skipped, with the reason, only where the
-kernel lacks the controllers). ``cgroups_root`` gives each test its own cgroups root
-name and, at teardown, kills whatever is left in it and removes it, so a failing test
-leaks nothing; ``container_dirs`` lists what exists under it.
+kernel lacks the controllers). ``new_root`` names each test's own cgroups root and
+``remove_root`` (the ``cgroups_root`` fixture's teardown, conftest.py) kills whatever
+is left in it and removes it, so a failing test leaks nothing; ``container_dirs``
+lists what exists under it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -61,8 +62,6 @@ def remove_root(root: str) -> None:
                 pass
         if not container_dirs(root):
             break
-        import time
-
         time.sleep(0.05)
     for base in SUPPORT.own.values():
         try:
@@ -71,13 +70,9 @@ def remove_root(root: str) -> None:
             pass
 
 
-@pytest.fixture
-def cgroups_root() -> Iterator[str]:
-    root = f"meseta-test-{uuid.uuid4().hex[:8]}"
-    try:
-        yield root
-    finally:
-        remove_root(root)
+def new_root() -> str:
+    """A cgroups root name of one test's own."""
+    return f"meseta-test-{uuid.uuid4().hex[:8]}"
 
 
 def monitor(http_port: int | None) -> list[dict[str, Any]]:
