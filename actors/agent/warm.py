@@ -289,8 +289,13 @@ def _child(msg: dict[str, Any], sock: socket.socket, fds: tuple[int, int], out: 
         for fd in (null, out, err):
             os.close(fd)
         for procs in msg.get("cgroups", ()):  # into the container before anything runs
-            with open(procs, "w") as f:
-                f.write(str(os.getpid()))
+            try:
+                with open(procs, "w") as f:
+                    f.write(str(os.getpid()))
+            except OSError as exc:
+                print(f"meseta: cannot join the container's cgroup {procs}: {exc}",
+                      file=sys.stderr)
+                raise
         os.chdir(msg["cwd"])
         env: dict[str, str] = msg["env"]
         os.environ.clear()

@@ -16,7 +16,9 @@ One thread of its own (the watchdog, every ``interval`` = 0.5 s) samples each
 container's usage (``usage``, one /proc pass per tick; cgroup files under
 ``cgroups/*``) into ``statistics()`` — what ``/monitor/statistics`` serves, read by
 the actor without touching /proc — enforces memory (``posix/mem``: the tree's RSS over
-the limit; ``cgroups/mem``: the group under OOM), and retries the removal of destroyed
+the limit, confirmed by its PSS, which shares the pages a warm-forked executor has in
+common with the warm launcher among all of them; ``cgroups/mem``: the group under
+OOM), and retries the removal of destroyed
 containers' groups. A container over its memory limit is stopped at once (SIGSTOP of
 its tree, or the freezer), then reported through ``on_limitation(container_id,
 reason, message)``; the agent fails its tasks with that reason and destroys it.
@@ -45,6 +47,7 @@ from actors.agent.containerizer.usage import (
     children_map,
     signal_tree,
     tree_pids,
+    tree_pss,
     tree_usage,
 )
 from actors.agent.launcher import kill_tree
@@ -64,6 +67,7 @@ _log = structlog.get_logger("meseta.agent.containerizer")
 
 WATCH_INTERVAL = 0.5
 """Seconds between the watchdog's samples (memory enforcement, statistics)."""
+_PSS_REFRESH_TICKS = 10
 _REMOVE_ATTEMPTS = 240
 """Ticks a destroyed container's groups are retried for removal (~2 min)."""
 
@@ -104,7 +108,9 @@ class _Container:
     limited: bool = False
     destroying: bool = False
     remove_attempts: int = 0
-    peak_rss: int = 0
+    peak_used: int = 0
+    pss_seen: tuple[int, int, int] | None = None
+    """(RSS, PSS, tick) of the last PSS read (``_pss``)."""
     stats: ResourceStatistics | None = field(default=None)
 
 
@@ -130,6 +136,7 @@ class IsolatingContainerizer:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._on_limitation: LimitationCallback | None = None
+        self._ticks = 0
 
     # --- the agent's calls (its actor thread) -----------------------------------------
 
@@ -238,6 +245,7 @@ class IsolatingContainerizer:
             self._wake.clear()
 
     def _tick(self) -> None:
+        self._ticks += 1
         self._sweep()
         with self._lock:
             live = [c for c in self._containers.values() if not c.destroying]
@@ -266,8 +274,6 @@ class IsolatingContainerizer:
         if extra:
             stats = dataclasses.replace(stats, **extra)  # type: ignore[arg-type]
         container.stats = stats
-        if usage is not None:
-            container.peak_rss = max(container.peak_rss, usage.rss_bytes)
         if container.limited:
             return
         message: str | None = None
@@ -276,8 +282,13 @@ class IsolatingContainerizer:
                 groups.freeze()
                 message = memory_message(limits.mem_bytes,
                                          groups.memory_peak() or limits.mem_bytes)
-        elif self.isolation.has("posix/mem") and usage is not None:
-            message = memory_limitation(usage.rss_bytes, limits.mem_bytes, container.peak_rss)
+        elif self.isolation.has("posix/mem") and usage is not None \
+                and memory_limitation(usage.rss_bytes, limits.mem_bytes) is not None:
+            # RSS counts pages a warm-forked executor shares with the warm launcher
+            # (~30 MB of Python, more than Mesos' 32 MB allowance): confirm with PSS.
+            used = self._pss(container, pids, usage.rss_bytes)
+            container.peak_used = max(container.peak_used, used)
+            message = memory_limitation(used, limits.mem_bytes, container.peak_used)
             if message is not None:
                 signal_tree(pids, signal.SIGSTOP)  # nothing of it runs (or reports) on
         if message is None:
@@ -288,6 +299,18 @@ class IsolatingContainerizer:
         if self._on_limitation is not None:
             self._on_limitation(container.container_id,
                                 Reason.REASON_CONTAINER_LIMITATION_MEMORY, message)
+
+    def _pss(self, container: _Container, pids: list[int], rss: int) -> int:
+        """The tree's PSS, or a bound of it: the last PSS plus the RSS grown since (PSS
+        grows no faster), while that stays under the limit and is under 5 s old."""
+        seen = container.pss_seen
+        if seen is not None and self._ticks - seen[2] < _PSS_REFRESH_TICKS:
+            bound = seen[1] + max(0, rss - seen[0])
+            if container.limits.mem_bytes is not None and bound <= container.limits.mem_bytes:
+                return bound
+        pss = tree_pss(pids)
+        container.pss_seen = (rss, pss, self._ticks)
+        return pss
 
     def _sweep(self) -> None:
         """Kill what is left in destroyed containers' groups; remove the empty ones."""

@@ -5,7 +5,8 @@ container (never the agent's actor thread): one pass over ``/proc`` builds the
 parent -> children map (``children_map``), then each executor's tree is summed
 (``tree_usage``: RSS, user and system CPU time including reaped children's, processes,
 threads). That costs one ``/proc/<pid>/{stat,statm,status}`` read per process per
-tick, not one scan of ``/proc`` per executor.
+tick, not one scan of ``/proc`` per executor. ``tree_pss`` is the dearer, fairer
+measure the ``posix/mem`` watchdog confirms an over-limit RSS with.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 import psutil
 
-__all__ = ["TreeUsage", "children_map", "signal_tree", "tree_pids", "tree_usage"]
+__all__ = ["TreeUsage", "children_map", "signal_tree", "tree_pids", "tree_pss", "tree_usage"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,18 @@ def tree_usage(pids: Iterable[int]) -> TreeUsage | None:
     if processes == 0:
         return None
     return TreeUsage(rss, user, system, processes, threads)
+
+
+def tree_pss(pids: Iterable[int]) -> int:
+    """The tree's proportional set size (``smaps_rollup``; ~1 ms a process, so only
+    asked for a tree whose RSS is over its limit: see ``containerizer``)."""
+    total = 0
+    for pid in pids:
+        try:
+            total += psutil.Process(pid).memory_full_info().pss
+        except (psutil.Error, AttributeError):
+            continue
+    return total
 
 
 def signal_tree(pids: Iterable[int], sig: signal.Signals) -> None:

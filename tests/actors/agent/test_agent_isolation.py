@@ -19,6 +19,7 @@ from isolation_helpers import (
     CGROUPS,
     ISOLATIONS,
     MB,
+    SUPPORT,
     container_dirs,
     monitor,
     needs_cgroups,
@@ -97,6 +98,25 @@ def test_a_memory_hog_fails_with_the_memory_limitation_and_its_neighbour_runs_on
     _, alive = psutil.wait_procs(neighbour_tree, timeout=WAIT)
     assert not alive
     assert eventually(lambda: not container_dirs(cgroups_root)), container_dirs(cgroups_root)
+
+
+def test_posix_counts_pages_shared_with_the_warm_launcher_once(cluster: Cluster) -> None:
+    """A warm-forked command executor's RSS (~40 MB) is over a 33 MB limit, its PSS is
+    not: the watchdog, having looked, lets it run."""
+    agent = cluster.make_agent(isolation="posix/cpu,posix/mem")
+    run_task(cluster, agent, command_task("small", "sleep 600", resources="cpus:0.1;mem:1"))
+    cluster.master.wait_state("small", TaskState.TASK_RUNNING)
+    port = agent.node.http_port
+    assert eventually(lambda: (statistics_of(port, "small") or {}).get("mem_rss_bytes", 0)
+                      > 33 * MB), statistics_of(port, "small")
+    seen = statistics_of(port, "small")
+    assert seen is not None and seen["mem_limit_bytes"] == 33 * MB
+    # Three more watchdog samples over the limit's RSS, and the task still runs.
+    assert eventually(lambda: (statistics_of(port, "small") or {})
+                      .get("timestamp", 0) > seen["timestamp"] + 1.2)
+    assert cluster.master.updates("small")[-1] is TaskState.TASK_RUNNING
+    send(cluster, agent, KillTask(task_id="small", framework_id="M1-0001"))
+    cluster.master.wait_state("small", TaskState.TASK_KILLED)
 
 
 def _cpu_share(agent: AgentActor, executor_id: str,
@@ -192,4 +212,27 @@ def test_destroying_a_container_kills_processes_that_left_its_tree(
     cluster.master.wait_state("daemon", TaskState.TASK_KILLED)
     _, alive = psutil.wait_procs([escaped], timeout=WAIT)
     assert not alive, "the escaped daemon survived its container"
+    assert eventually(lambda: not container_dirs(cgroups_root)), container_dirs(cgroups_root)
+
+
+@needs_cgroups
+@pytest.mark.parametrize("launcher", ["warm", "subprocess"])
+def test_the_executor_and_its_tasks_start_inside_every_cgroup_of_the_container(
+        cluster: Cluster, cgroups_root: str, launcher: str) -> None:
+    agent = cluster.make_agent(isolation=CGROUPS, cgroups_root=cgroups_root,
+                               launcher=launcher)
+    run_task(cluster, agent, command_task("inside", "sleep 600"))
+    cluster.master.wait_state("inside", TaskState.TASK_RUNNING)
+    executor = _executor_pid(agent, "inside")
+    assert eventually(lambda: any(p.name() == "sleep" for p in _tree(executor)))
+    tree = {p.pid for p in _tree(executor)}
+    dirs = container_dirs(cgroups_root)
+    # v1: one group in each of memory, cpu, pids and freezer; v2: one unified group.
+    assert len(dirs) == (4 if SUPPORT.version == 1 else 1), dirs
+    for directory in dirs:
+        with open(os.path.join(directory, "cgroup.procs")) as f:
+            members = {int(p) for p in f.read().split()}
+        assert tree <= members, (directory, tree, members)
+    send(cluster, agent, KillTask(task_id="inside", framework_id="M1-0001"))
+    cluster.master.wait_state("inside", TaskState.TASK_KILLED)
     assert eventually(lambda: not container_dirs(cgroups_root)), container_dirs(cgroups_root)
