@@ -27,7 +27,16 @@ from isolation_helpers import (
 )
 
 from actors.agent.actor import AgentActor
-from actors.messages import KillTask, Reason, Source, TaskInfo, TaskState
+from actors.messages import (
+    CommandInfo,
+    ExecutorInfo,
+    KillTask,
+    Reason,
+    ShutdownFramework,
+    Source,
+    TaskInfo,
+    TaskState,
+)
 from actors.resources import Resources
 
 PY = sys.executable
@@ -235,4 +244,39 @@ def test_the_executor_and_its_tasks_start_inside_every_cgroup_of_the_container(
         assert tree <= members, (directory, tree, members)
     send(cluster, agent, KillTask(task_id="inside", framework_id="M1-0001"))
     cluster.master.wait_state("inside", TaskState.TASK_KILLED)
+    assert eventually(lambda: not container_dirs(cgroups_root)), container_dirs(cgroups_root)
+
+
+def _limit_in_bytes(root: str) -> int | None:
+    for directory in container_dirs(root):
+        path = os.path.join(directory, "memory.limit_in_bytes")
+        if os.path.exists(path):
+            with open(path) as f:
+                return int(f.read())
+    return None
+
+
+@needs_cgroups
+def test_a_custom_executors_limits_grow_with_each_task_it_is_given(
+        cluster: Cluster, cgroups_root: str) -> None:
+    """A custom executor gets no allowance: its own resources plus its tasks'."""
+    agent = cluster.make_agent(isolation=CGROUPS, cgroups_root=cgroups_root)
+    executor = ExecutorInfo(executor_id="hello", framework_id="M1-0001",
+                            resources=Resources.parse("cpus:0.1;mem:32"),
+                            command=CommandInfo(value=f"{PY} -m frameworks.examples."
+                                                      "hello_executor"))
+
+    def task(task_id: str, resources: str) -> TaskInfo:
+        return TaskInfo(name=task_id, task_id=task_id, agent_id="M1-S1",
+                        resources=Resources.parse(resources), executor=executor)
+
+    run_task(cluster, agent, task("first", "cpus:0.1;mem:32"))
+    cluster.master.wait_state("first", TaskState.TASK_RUNNING)
+    assert _limit_in_bytes(cgroups_root) == 64 * MB
+    run_task(cluster, agent, task("second", "cpus:0.2;mem:64"))
+    cluster.master.wait_state("second", TaskState.TASK_RUNNING)
+    assert eventually(lambda: _limit_in_bytes(cgroups_root) == 128 * MB)
+    assert eventually(lambda: (statistics_of(agent.node.http_port, "hello") or {})
+                      .get("cpus_limit") == pytest.approx(0.4))
+    send(cluster, agent, ShutdownFramework(framework_id="M1-0001"))
     assert eventually(lambda: not container_dirs(cgroups_root)), container_dirs(cgroups_root)
