@@ -219,6 +219,7 @@ def _attributes(text: str) -> str:
         raise FlagError(str(exc)) from None
     return text
 
+
 def _isolation(text: str) -> str:
     try:
         parse_isolation(text)

@@ -132,7 +132,7 @@ class ExecutorManager(Process):
                             executor_id=executor.executor_id)
         grows = bool(executor.tasks)
         executor.tasks[task.task_id] = record
-        if grows:  # a task for a running container: its limits grow (never shrink)
+        if grows:  # a task for a running container: the limits follow its live tasks
             self.containerizer.update(executor.run_id, self._limits(executor))
         if framework.info.checkpoint:
             self.ckpt.task(self.agent_id, executor, task)
