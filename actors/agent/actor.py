@@ -21,7 +21,8 @@ recovered id.
 
 Decisions live elsewhere: ``status_updates`` (delivery), ``executors`` / ``tasks``
 (records and what an exited executor's tasks become), ``launcher`` / ``warm``
-(processes), ``sandbox``, ``detect``, ``state`` (``/agent/state``, ``/agent/files/read``;
+(processes), ``containerizer`` (isolation, limits, usage: ``/monitor/statistics``),
+``sandbox``, ``detect``, ``state`` (``/agent/state``, ``/agent/files/read``;
 ``/agent/health`` too).
 
 With ``--master=zk://host:port/path`` (``config.zk``) a ``LeaderFollower``
@@ -42,6 +43,13 @@ import structlog
 
 from actors.agent.checkpointer import Checkpointer
 from actors.agent.config import REGISTRATION_RETRY_INTERVAL_MAX, AgentConfig
+from actors.agent.containerizer import (
+    Containerizer,
+    ContainerizerError,
+    IsolatingContainerizer,
+    parse_isolation,
+)
+from actors.agent.containerizer.monitor import render_statistics
 from actors.agent.detect import detect_resources
 from actors.agent.executors import FrameworkRecord
 from actors.agent.launcher import ExecutorLauncher, Launcher
@@ -93,12 +101,22 @@ _FROM_MASTER = frozenset({
 class AgentActor(AgentRecovery):
     """See the module docstring. ``AgentActor(node, config)``; tests may pass a launcher.
 
-    Raises ``RecoveryError`` when the checkpoint cannot be recovered (``--strict``).
+    Raises ``RecoveryError`` when the checkpoint cannot be recovered (``--strict``) and
+    ``ContainerizerError`` when ``--isolation`` asks for what this machine lacks.
     """
 
     def __init__(self, node: Node, config: AgentConfig, launcher: Launcher | None = None,
-                 name: str = "agent") -> None:
+                 name: str = "agent", containerizer: Containerizer | None = None) -> None:
         super().__init__(node, name)
+        try:
+            self.containerizer = containerizer or IsolatingContainerizer(
+                parse_isolation(config.isolation), config.cgroups_root)
+        except ContainerizerError:
+            node.unregister(name)
+            raise
+        if isinstance(self.containerizer, IsolatingContainerizer):
+            _log.info("containerizer", isolation=str(self.containerizer.isolation),
+                      cgroups=self.containerizer.support.describe())
         self.config = config
         self.master = config.master
         self.info = AgentInfo(
@@ -141,7 +159,11 @@ class AgentActor(AgentRecovery):
         self.route("/health", lambda request: HttpResponse.text("", 200))
         self.route("/files/read",
                    lambda request: read_file(self.config.work_dir, request.query))
+        self.route("/monitor/statistics", self._statistics_route)
+        self.route("/monitor/statistics.json", self._statistics_route)
         self.launcher.start(lambda pid, status: self._post(self._process_exited, pid, status))
+        self.containerizer.start(lambda container_id, reason, message: self._post(
+            self._container_limited, container_id, reason, message))
         if self.config.zk:
             from actors.ha.follow import LeaderFollower  # kazoo only when zk is used
 
@@ -157,6 +179,7 @@ class AgentActor(AgentRecovery):
             if timer is not None:
                 timer.cancel()
         self._destroy_all(spare_checkpointing=True)
+        self.containerizer.stop()
         self.launcher.stop()
         super().on_stop()
 
@@ -408,6 +431,13 @@ class AgentActor(AgentRecovery):
 
     def _state_route(self, request: HttpRequest) -> HttpResponse:
         return HttpResponse.json(self.state())
+
+    def _statistics_route(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse.json(self.statistics())
+
+    def statistics(self) -> list[dict[str, Any]]:
+        """``/monitor/statistics``: the containerizer's latest sample per executor."""
+        return render_statistics(self.frameworks.values(), self.containerizer.statistics())
 
     def state(self) -> dict[str, Any]:
         return render_state(

@@ -12,6 +12,7 @@ import argparse
 from dataclasses import dataclass
 from typing import Any
 
+from actors.agent.containerizer.limits import DEFAULT_ISOLATION, parse_isolation
 from actors.messages.info import Attribute, parse_attributes
 from actors.resources import Resources
 from transport.affinity import check_cpu_affinity
@@ -118,6 +119,11 @@ class AgentConfig:
     """The machine's boot id; ``""``: ``MESETA_BOOT_ID`` (a test aid) or /proc's."""
     status_update_retry_min: float = STATUS_UPDATE_RETRY_INTERVAL_MIN
     status_update_retry_max: float = STATUS_UPDATE_RETRY_INTERVAL_MAX
+    isolation: str = DEFAULT_ISOLATION
+    """``--isolation``: ``posix/cpu,posix/mem`` or ``cgroups/cpu,cgroups/mem[,cgroups/pids]``
+    (``actors.agent.containerizer``)."""
+    cgroups_root: str = "meseta"
+    """The containers' cgroups live in ``<the agent's own cgroup>/<cgroups_root>/``."""
     trace: bool = False
     cpu_affinity: str = "auto"
     """Where the node's Python threads run (``transport.affinity``): auto, none or a CPU."""
@@ -140,6 +146,9 @@ class AgentConfig:
         if self.executor_shutdown_grace_period < 0 or self.registration_backoff_factor < 0:
             raise ValueError("grace period and backoff factor must not be negative")
         parse_attributes(self.attributes)
+        parse_isolation(self.isolation)
+        if not self.cgroups_root or "/" in self.cgroups_root or self.cgroups_root in (".", ".."):
+            raise ValueError("cgroups_root must be one directory name")
 
     @property
     def effective_http_port(self) -> int:
@@ -167,6 +176,7 @@ class AgentConfig:
                 f"{self.executor_reregistration_retry_interval}secs",
             "recovery_timeout": f"{self.recovery_timeout}secs",
             "cpu_affinity": self.cpu_affinity,
+            "isolation": self.isolation, "cgroups_root": self.cgroups_root,
             "log_level": self.log_level, "log_format": self.log_format,
         }
 
@@ -208,6 +218,21 @@ def _attributes(text: str) -> str:
     except ValueError as exc:
         raise FlagError(str(exc)) from None
     return text
+
+
+def _isolation(text: str) -> str:
+    try:
+        parse_isolation(text)
+    except ValueError as exc:
+        raise FlagError(str(exc)) from None
+    return text
+
+
+def _cgroups_root(text: str) -> str | None:
+    if not text or "/" in text or text in (".", ".."):
+        return "must be one directory name (e.g. meseta)"
+    return None
+
 
 def _reregistration_timeout(value: Duration) -> str | None:
     if float(value) > MAX_EXECUTOR_REREGISTRATION_TIMEOUT:
@@ -260,6 +285,12 @@ def flags() -> Flags:
     f.add("recovery_timeout", Duration, Duration(DEFAULT_RECOVERY_TIMEOUT),
           "time a checkpointing executor waits for its agent to come back before it exits",
           check=positive)
+    f.add("isolation", _isolation, DEFAULT_ISOLATION,
+          "isolators, comma-separated: posix/cpu,posix/mem (usage, and a watchdog that "
+          "kills a container over its memory) or cgroups/cpu,cgroups/mem[,cgroups/pids] "
+          "(kernel limits; needs the cgroup controllers)")
+    f.add("cgroups_root", str, "meseta", "name of the cgroup, under the agent's own in "
+          "each hierarchy, that holds the containers' cgroups", check=_cgroups_root)
     f.add("trace", bool, False, "log every message sent and received")
     f.add("cpu_affinity", str, "auto", "where this node's Python threads run: auto (one "
           "core, the least busy, rechecked), none (anywhere) or a CPU number",
@@ -289,6 +320,7 @@ def from_flags(ns: argparse.Namespace) -> AgentConfig:
         executor_reregistration_retry_interval=float(
             ns.executor_reregistration_retry_interval),
         recovery_timeout=float(ns.recovery_timeout),
+        isolation=ns.isolation, cgroups_root=ns.cgroups_root,
         log_level=ns.log_level,
         log_format=ns.log_format,
     )

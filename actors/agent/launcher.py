@@ -43,6 +43,7 @@ __all__ = [
     "LaunchSpec",
     "Launcher",
     "SubprocessLauncher",
+    "joining_argv",
     "kill_tree",
     "python_module",
     "spec_for_command",
@@ -70,6 +71,9 @@ class LaunchSpec:
     module: str | None = None
     """``python -m <module>``: run in a warm-forked child when the launcher can."""
     module_args: tuple[str, ...] = ()
+    cgroups: tuple[str, ...] = ()
+    """``cgroup.procs`` files the child writes its own pid into before it runs anything
+    (the containerizer's groups; see ``actors.agent.containerizer``)."""
 
 
 class Launcher(Protocol):
@@ -123,6 +127,15 @@ def spec_for_command(command: CommandInfo, env: Mapping[str, str], cwd: str, std
     return LaunchSpec(argv, dict(env), cwd, stdout, stderr, module, args)
 
 
+def joining_argv(argv: tuple[str, ...], cgroups: tuple[str, ...]) -> tuple[str, ...]:
+    """``argv`` behind a ``/bin/sh`` prologue that moves itself into ``cgroups`` first
+    (then ``exec``s, keeping the pid); a failed join exits 127 before anything runs."""
+    if not cgroups:
+        return argv
+    joins = "; ".join(f"echo $$ > {shlex.quote(path)} || exit 127" for path in cgroups)
+    return ("/bin/sh", "-c", f'{joins}; exec "$@"', "meseta-join", *argv)
+
+
 def kill_tree(pid: int) -> None:
     """SIGKILL ``pid``'s process group and all its descendants (their own groups too)."""
     try:
@@ -170,7 +183,8 @@ class SubprocessLauncher:
         with unpinned():  # the executor gets all the CPUs, not the agent's one
             try:
                 with open(spec.stdout, "ab") as out, open(spec.stderr, "ab") as err:
-                    proc = subprocess.Popen(list(spec.argv), cwd=spec.cwd, env=dict(spec.env),
+                    argv = list(joining_argv(spec.argv, spec.cgroups))
+                    proc = subprocess.Popen(argv, cwd=spec.cwd, env=dict(spec.env),
                                             stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                             start_new_session=True, close_fds=True)
             except OSError as exc:

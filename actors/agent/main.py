@@ -7,7 +7,7 @@ Parses the flags (``config.flags``), configures logging, starts a node on
 the master's ``Shutdown``, or the end of a ``--recover=cleanup``). Then it shuts its
 executors down (waiting up to their grace period), leaves the cluster and exits 0. A
 port in use exits 1 with a message, and so does a checkpoint that cannot be recovered
-(``--strict``).
+(``--strict``) or an ``--isolation`` this machine cannot give (no cgroup controllers).
 ``--master`` is ``HOST:PORT`` or ``zk://host:port[,host:port]/path`` (the agent then
 follows the leading master through ZooKeeper).
 """
@@ -22,6 +22,7 @@ from types import FrameType
 
 from actors.agent.actor import AgentActor
 from actors.agent.config import flags, from_flags
+from actors.agent.containerizer import ContainerizerError
 from actors.agent.recovery import RecoveryError
 from transport import Node
 from transport.errors import BindError
@@ -59,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
             ref = node.spawn(AgentActor, config)
         except RecoveryError as exc:
             print(f"meseta-agent: recovery failed: {exc}", file=sys.stderr)
+            return 1
+        except ContainerizerError as exc:
+            print(f"meseta-agent: {exc}", file=sys.stderr)
             return 1
         agent = ref.proxy()
         requested = agent.shutdown_requested.get()

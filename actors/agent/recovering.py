@@ -174,6 +174,8 @@ class AgentRecovery(ExecutorManager):
         if alive:
             assert executor.os_pid is not None
             self._by_os_pid[executor.os_pid] = executor
+            self.containerizer.recover(executor.run_id, executor.os_pid,
+                                       self._limits(executor))
             if self.config.recover == "cleanup":
                 self._cleanup_executor(framework, executor)
             elif executor.pid is not None:

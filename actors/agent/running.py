@@ -22,6 +22,7 @@ here is a handler itself. It owns the lives of executors and tasks on this agent
 
 from __future__ import annotations
 
+import dataclasses
 import uuid as uuidlib
 from collections import deque
 
@@ -29,6 +30,12 @@ import structlog
 
 from actors.agent.checkpointer import Checkpointer
 from actors.agent.config import AgentConfig
+from actors.agent.containerizer import (
+    Containerizer,
+    ContainerizerError,
+    ContainerLimits,
+    container_limits,
+)
 from actors.agent.executors import (
     ExecutorRecord,
     ExecutorState,
@@ -57,6 +64,7 @@ from actors.messages import (
     ShutdownExecutor,
     StatusUpdate,
     StatusUpdateInfo,
+    TaskInfo,
 )
 from actors.messages.task_state import Reason, TaskState, is_terminal
 from transport import PID, Process
@@ -78,6 +86,7 @@ class ExecutorManager(Process):
     completed_frameworks: deque[FrameworkRecord]
     sum: StatusUpdateManager
     launcher: Launcher
+    containerizer: Containerizer
     ckpt: Checkpointer
     _by_os_pid: dict[int, ExecutorRecord]
 
@@ -115,13 +124,16 @@ class ExecutorManager(Process):
             if not msg.launch_executor:
                 self._refuse(info, task.task_id, "its executor is not running")
                 return
-            executor = self._launch(framework, executor_info, command, task.task_id)
+            executor = self._launch(framework, executor_info, command, task)
             if executor is None:
                 self._drop_idle_framework(framework)
                 return
         record = TaskRecord(info=task, framework_id=info.id,
                             executor_id=executor.executor_id)
+        grows = bool(executor.tasks)
         executor.tasks[task.task_id] = record
+        if grows:  # a task for a running container: the limits follow its live tasks
+            self.containerizer.update(executor.run_id, self._limits(executor))
         if framework.info.checkpoint:
             self.ckpt.task(self.agent_id, executor, task)
         if executor.state is ExecutorState.RUNNING and executor.pid is not None:
@@ -130,9 +142,11 @@ class ExecutorManager(Process):
                                             pid=framework.pid))
 
     def _launch(self, framework: FrameworkRecord, executor_info: ExecutorInfo, command: bool,
-                task_id: str) -> ExecutorRecord | None:
+                task: TaskInfo) -> ExecutorRecord | None:
+        task_id = task.task_id
         run_id = uuidlib.uuid4().hex
         grace = self._grace_period(executor_info.shutdown_grace_period)
+        prepared = False
         try:
             if executor_info.command is None:
                 raise LaunchError("the executor has no command")
@@ -144,8 +158,14 @@ class ExecutorManager(Process):
                 host=self.config.ip, recovery_timeout=self.config.recovery_timeout)
             spec = spec_for_command(executor_info.command, env, sandbox.directory,
                                     sandbox.stdout, sandbox.stderr)
-            os_pid = self.launcher.launch(spec)
-        except (LaunchError, OSError) as exc:
+            limits = container_limits(executor_info.resources + task.resources, command)
+            cgroups = self.containerizer.prepare(run_id, limits)
+            prepared = True
+            os_pid = self.launcher.launch(dataclasses.replace(spec, cgroups=cgroups))
+            self.containerizer.launched(run_id, os_pid)
+        except (LaunchError, ContainerizerError, OSError) as exc:
+            if prepared:
+                self.containerizer.destroy(run_id)
             _log.warning("executor launch failed", executor_id=executor_info.executor_id,
                          error=str(exc))
             self._send_agent_update(framework.info, task_id, TaskState.TASK_FAILED,
@@ -264,6 +284,24 @@ class ExecutorManager(Process):
             if executor.recovered and not process_alive(executor.os_pid, executor.create_time):
                 return  # gone already (not our child: the watcher reports it)
             self.launcher.kill(executor.os_pid)
+            self.containerizer.destroy(executor.run_id)
+
+    def _limits(self, executor: ExecutorRecord) -> ContainerLimits:
+        return container_limits(executor.resources, executor.command_executor)
+
+    def _container_limited(self, container_id: str, reason: Reason, message: str) -> None:
+        """The containerizer stopped a container over a limit: fail its tasks, kill it."""
+        executor = next((e for e in self._by_os_pid.values() if e.run_id == container_id),
+                        None)
+        if executor is None or executor.state is ExecutorState.TERMINATED:
+            self.containerizer.destroy(container_id)
+            return
+        _log.warning("executor over a container limit; destroying it",
+                     executor_id=executor.executor_id, message=message)
+        if executor.pending_termination is None:
+            executor.pending_termination = Termination(TaskState.TASK_FAILED, reason, message)
+        executor.state = ExecutorState.TERMINATING
+        self._destroy(executor)
 
     def _destroy_all(self, spare_checkpointing: bool = False) -> None:
         """Kill every executor (but, if asked, those of checkpointing frameworks: the
@@ -286,6 +324,7 @@ class ExecutorManager(Process):
             return
         if not executor.recovered:  # a recovered one's pid may be reused already
             self.launcher.kill(os_pid)  # whatever is left of its process group
+        self.containerizer.destroy(executor.run_id)  # and of its cgroups, then rmdir
         executor.cancel_timer()
         executor.exit_status = wait_status
         executor.state = ExecutorState.TERMINATED

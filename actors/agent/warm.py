@@ -8,7 +8,7 @@ the executor modules but creates no thread and no zmq context (so forking it is
 safe), then serves launch requests over a Unix socketpair:
 
 - agent -> helper: ``{"op": "launch", "id", "module", "args", "env", "cwd", "stdout",
-  "stderr"}``; helper -> agent: ``{"op": "launched", "id", "pid"}`` or ``{"op":
+  "stderr", "cgroups"}``; helper -> agent: ``{"op": "launched", "id", "pid"}`` or ``{"op":
   "error", "id", "error"}``;
 - helper -> agent: ``{"op": "exited", "pid", "status"}`` when a child it forked ends
   (it reaps them on SIGCHLD; it is a child subreaper, so orphaned task processes are
@@ -18,8 +18,9 @@ Frames are a 4-byte big-endian length and a msgpack map; zmq is not used (only t
 transport's I/O thread may touch zmq in the agent). A reader thread in the agent
 resolves launch replies and hands exit reports to ``on_exit`` (which the actor turns
 into a ``_post``). The forked child calls ``setsid()``, points fds 0/1/2 at
-/dev/null and the sandbox files, enters the sandbox, swaps in the executor's
-environment (honouring its ``PYTHONPATH``) and runs the module with
+/dev/null and the sandbox files, writes its pid into the container's ``cgroups``
+(``cgroup.procs`` files; a failure ends it with status 1), enters the sandbox, swaps
+in the executor's environment (honouring its ``PYTHONPATH``) and runs the module with
 ``runpy.run_module(name, run_name="__main__")``. The helper exits when the agent
 closes its end.
 """
@@ -126,7 +127,8 @@ class WarmLauncher:
                 sock.sendall(_pack({
                     "op": "launch", "id": request_id, "module": spec.module,
                     "args": list(spec.module_args), "env": dict(spec.env), "cwd": spec.cwd,
-                    "stdout": spec.stdout, "stderr": spec.stderr}))
+                    "stdout": spec.stdout, "stderr": spec.stderr,
+                    "cgroups": list(spec.cgroups)}))
             except OSError as exc:
                 self._pending.pop(request_id, None)
                 raise LaunchError(f"the warm launcher is gone: {exc}") from exc
@@ -286,6 +288,14 @@ def _child(msg: dict[str, Any], sock: socket.socket, fds: tuple[int, int], out: 
         os.dup2(err, 2)
         for fd in (null, out, err):
             os.close(fd)
+        for procs in msg.get("cgroups", ()):  # into the container before anything runs
+            try:
+                with open(procs, "w") as f:
+                    f.write(str(os.getpid()))
+            except OSError as exc:
+                print(f"meseta: cannot join the container's cgroup {procs}: {exc}",
+                      file=sys.stderr)
+                raise
         os.chdir(msg["cwd"])
         env: dict[str, str] = msg["env"]
         os.environ.clear()

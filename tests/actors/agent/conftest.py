@@ -8,6 +8,7 @@ from pathlib import Path
 import psutil
 import pytest
 from agent_harness import Cluster
+from isolation_helpers import new_root, remove_root
 
 
 @pytest.fixture
@@ -23,3 +24,13 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         for proc in leftovers:
             proc.kill()
         psutil.wait_procs(leftovers, timeout=5)
+
+
+@pytest.fixture
+def cgroups_root() -> Iterator[str]:
+    """A cgroups root of the test's own, emptied and removed at teardown."""
+    root = new_root()
+    try:
+        yield root
+    finally:
+        remove_root(root)
