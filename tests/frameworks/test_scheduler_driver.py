@@ -575,6 +575,7 @@ def test_calls_inside_a_callback_send_at_once(
     driver = started(make_driver, sched)
     master.push(driver.pid, ResourceOffers(offers=(offer(),)))
     master.wait_for(DeclineOffers)
+    wait_until(lambda: seen)  # the master may get the decline before the callback returns
     assert seen == [1]
 
 
