@@ -101,6 +101,10 @@ class IOThread(threading.Thread):
         self.outbox: deque[tuple[str, Any]] = deque()
         self.idle = False
         self.wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._wake_lock = threading.Lock()
+        """Guards writing and closing ``wake_fd``: an actor's late send or a second stop()
+        must never write into a closed (perhaps reused) descriptor."""
+        self._wake_closed = False
         self.ready = threading.Event()
         self.error: BaseException | None = None
         self.port = 0
@@ -125,16 +129,27 @@ class IOThread(threading.Thread):
         """
         self.outbox.append((address, item))
         if wake and self.idle:
-            os.eventfd_write(self.wake_fd, 1)
+            self._wake()
 
     def wake(self) -> None:
         """Wake this thread if it sleeps while envelopes wait in the outbox."""
         if self.idle and self.outbox:
-            os.eventfd_write(self.wake_fd, 1)
+            self._wake()
 
     def shutdown(self) -> None:
         self._running = False
-        os.eventfd_write(self.wake_fd, 1)
+        self._wake()
+
+    def _wake(self) -> None:
+        with self._wake_lock:
+            if not self._wake_closed:
+                os.eventfd_write(self.wake_fd, 1)
+
+    def _close_wake_fd(self) -> None:
+        with self._wake_lock:
+            if not self._wake_closed:
+                self._wake_closed = True
+                os.close(self.wake_fd)
 
     # --- the loop ---------------------------------------------------------------------
 
@@ -146,7 +161,7 @@ class IOThread(threading.Thread):
         except BaseException as exc:
             self.error = exc
             self._ctx.destroy(linger=0)
-            os.close(self.wake_fd)  # nothing will wake a thread that never ran
+            self._close_wake_fd()  # nothing will wake a thread that never ran
             self.ready.set()
             return
         placement.adopt()
@@ -221,7 +236,7 @@ class IOThread(threading.Thread):
             self._close_peer(peer, linger=self.node.stop_linger_ms)
         self.pull.close(0)
         self._ctx.term()
-        os.close(self.wake_fd)
+        self._close_wake_fd()
 
     # --- inbound ----------------------------------------------------------------------
 

@@ -247,8 +247,8 @@ def test_an_agent_registering_before_the_registry_is_recovered_is_held_then_admi
         storage: MemoryStorage, master_config: MasterConfig) -> None:
     for cluster in start(storage, master_config):
         agent = cluster.agent(register=False)
+        cluster.master_actor.hold_registry()  # the recovery will wait (held before it starts)
         cluster.master_actor.tell_elected()
-        cluster.master_actor.hold_registry()  # the recovery waits
         agent.tell(RegisterAgent(agent_info=info()))
         assert agent.nothing(AgentRegistered)
         assert cluster.ask(lambda m: len(m.held)) == 1
