@@ -21,8 +21,8 @@ recovered id.
 
 Decisions live elsewhere: ``status_updates`` (delivery), ``executors`` / ``tasks``
 (records and what an exited executor's tasks become), ``launcher`` / ``warm``
-(processes), ``sandbox``, ``detect``, ``state`` (``/agent/state``, ``/agent/files/read``;
-``/agent/health`` too).
+(processes), ``sandbox`` / ``sandboxes`` (fetcher, GC, ``/files/*``), ``detect``, ``state``
+(``/agent/state``; ``/agent/health`` too).
 
 With ``--master=zk://host:port/path`` (``config.zk``) a ``LeaderFollower``
 (``actors.ha.follow``) names the leading master: the agent registers with it, registers
@@ -47,7 +47,7 @@ from actors.agent.executors import FrameworkRecord
 from actors.agent.launcher import ExecutorLauncher, Launcher
 from actors.agent.recovering import AgentRecovery
 from actors.agent.recovery import RecoveryError
-from actors.agent.state import read_file, render_state
+from actors.agent.state import render_state
 from actors.agent.status_updates import StatusUpdateManager
 from actors.agent.warm import WarmLauncher
 from actors.messages import (
@@ -139,8 +139,7 @@ class AgentActor(AgentRecovery):
             self.node.http_delegate = self.pid.name
         self.route("/state", self._state_route)
         self.route("/health", lambda request: HttpResponse.text("", 200))
-        self.route("/files/read",
-                   lambda request: read_file(self.config.work_dir, request.query))
+        self._start_sandboxes()  # fetcher, GC, /files/{browse,read,download}
         self.launcher.start(lambda pid, status: self._post(self._process_exited, pid, status))
         if self.config.zk:
             from actors.ha.follow import LeaderFollower  # kazoo only when zk is used
@@ -158,6 +157,7 @@ class AgentActor(AgentRecovery):
                 timer.cancel()
         self._destroy_all(spare_checkpointing=True)
         self.launcher.stop()
+        self._stop_sandboxes()
         super().on_stop()
 
     def begin_shutdown(self) -> None:
