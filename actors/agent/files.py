@@ -15,7 +15,8 @@ symlink (403, the target is never opened). ``read`` answers ``{"data", "offset"}
 ``offset=-1`` (or none) gives the file's size with no data, ``length`` absent or ``-1``
 reads to the end; at most ``READ_LIMIT`` bytes (Mesos: 16 pages); an offset past the end
 answers the size. ``browse`` lists a directory (Mesos' ``jsonFileInfo``: path, size,
-mode as ``ls`` prints it, mtime, nlink, uid, gid as names), ``download`` sends the bytes
+mode as ``ls`` prints it, mtime, nlink, uid, gid as names; a symlink is shown as itself,
+its target never looked at), ``download`` sends the bytes
 (``Content-Disposition: attachment``; at most ``DOWNLOAD_LIMIT``: the agent's thread
 reads the file).
 """
@@ -142,7 +143,7 @@ def browse(query: Mapping[str, str], roots: Mapping[str, str]) -> HttpResponse:
     listing = []
     for entry in sorted(os.listdir(real)):
         try:
-            st = os.stat(os.path.join(real, entry))  # a dangling link is left out
+            st = os.lstat(os.path.join(real, entry))  # a link is not followed
         except OSError:
             continue
         listing.append(file_info(path.rstrip("/") + "/" + entry, st))
