@@ -139,7 +139,6 @@ class AgentActor(AgentRecovery):
             self.node.http_delegate = self.pid.name
         self.route("/state", self._state_route)
         self.route("/health", lambda request: HttpResponse.text("", 200))
-        self._start_sandboxes()  # fetcher, GC, /files/{browse,read,download}
         self.launcher.start(lambda pid, status: self._post(self._process_exited, pid, status))
         if self.config.zk:
             from actors.ha.follow import LeaderFollower  # kazoo only when zk is used
@@ -147,6 +146,7 @@ class AgentActor(AgentRecovery):
             self._follower = LeaderFollower(
                 self.config.zk, lambda pid: self._post(self._leader_changed, pid)).start()
         self._start_recovery()
+        self._start_sandboxes()  # fetcher, GC (after recovery: it knows the runs), /files/*
 
     def on_stop(self) -> None:
         if self._follower is not None:

@@ -14,6 +14,10 @@ executor of theirs starts. ``GcSchedule`` keeps ``path -> removal time``:
   ``max_allowed_age(gc_delay, gc_disk_headroom, usage)`` = ``gc_delay * max(0, 1 -
   headroom - usage)`` old, so everything scheduled at least that long ago goes now.
 
+At start (after recovery) ``unknown_dirs`` finds what the agent has no record of -- old
+agents' trees, frameworks, executors and runs left by an earlier life -- which is
+scheduled by its modification time (Mesos: ``gc_delay - (now - mtime)``).
+
 ``trash`` and ``remove_tree`` do the removal: the agent renames a path into
 ``<work_dir>/.trash`` on its own thread (one rename: a new sandbox created at the
 same path a moment later is safe) and a ``Background`` thread deletes the trash.
@@ -28,7 +32,7 @@ from dataclasses import dataclass, field
 
 __all__ = ["DEFAULT_DISK_WATCH_INTERVAL", "DEFAULT_GC_DELAY", "DEFAULT_GC_DISK_HEADROOM",
            "GcSchedule", "disk_usage", "max_allowed_age", "remove_tree", "trash",
-           "trash_dir"]
+           "trash_dir", "unknown_dirs"]
 
 DEFAULT_GC_DELAY = 7 * 86400.0
 """Seconds a finished sandbox is kept, at most (Mesos ``--gc_delay``: 1weeks)."""
@@ -122,3 +126,37 @@ def remove_tree(path: str) -> str:
     elif os.path.lexists(path):
         os.unlink(path)
     return path
+
+
+def _subdirs(path: str) -> list[str]:
+    try:
+        names = sorted(os.listdir(path))
+    except OSError:
+        return []
+    return [os.path.join(path, n) for n in names
+            if os.path.isdir(os.path.join(path, n)) and not os.path.islink(os.path.join(path, n))]
+
+
+def unknown_dirs(agents_dirs: tuple[str, ...], agent_id: str, known: set[str]) -> list[str]:
+    """The largest directories under each ``<root>/agents`` that hold no ``known`` path:
+    other agents' whole trees, else this agent's frameworks, executors or runs."""
+    def holds(path: str) -> bool:
+        return any(k == path or k.startswith(path + os.sep) for k in known)
+
+    found: list[str] = []
+    for root in agents_dirs:
+        for agent in _subdirs(root):
+            if os.path.basename(agent) != agent_id:
+                found.append(agent)
+                continue
+            for framework in _subdirs(os.path.join(agent, "frameworks")):
+                if not holds(framework):
+                    found.append(framework)
+                    continue
+                for executor in _subdirs(os.path.join(framework, "executors")):
+                    if not holds(executor):
+                        found.append(executor)
+                        continue
+                    found += [run for run in _subdirs(os.path.join(executor, "runs"))
+                              if not holds(run)]
+    return found

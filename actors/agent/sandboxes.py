@@ -14,6 +14,8 @@
   (``gc.max_allowed_age``). A path holding a live run's sandbox is never removed: it
   is checked just before, and the removal is a rename into ``<work_dir>/.trash`` here
   and a delete on the GC worker;
+- at start, after recovery, what an earlier life left that no record here names
+  (``gc.unknown_dirs``) is scheduled by its modification time;
 - the ``/files/browse``, ``/files/read`` and ``/files/download`` routes (``files``).
 """
 
@@ -32,7 +34,14 @@ from actors.agent.background import Background
 from actors.agent.config import AgentConfig
 from actors.agent.executors import ExecutorRecord, FrameworkRecord
 from actors.agent.fetcher import fetch_all
-from actors.agent.gc import GcSchedule, disk_usage, max_allowed_age, remove_tree, trash
+from actors.agent.gc import (
+    GcSchedule,
+    disk_usage,
+    max_allowed_age,
+    remove_tree,
+    trash,
+    unknown_dirs,
+)
 from actors.agent.gc import trash_dir as gc_trash_dir
 from actors.agent.sandbox import executor_dir
 from transport import HttpRequest, HttpResponse, Process, Timer
@@ -76,6 +85,26 @@ class SandboxManager(Process):
         if os.path.isdir(leftovers):  # a crash in the middle of a removal
             self._remover.submit(remove_tree, (leftovers,), self._removed)
         self._disk_timer = self.delay(self.config.disk_watch_interval, self._check_disk)
+        self._gc_unknown()
+
+    def _gc_unknown(self) -> None:
+        """Schedule what an earlier life left and nothing here knows of, by its mtime."""
+        known = set()
+        for framework in [*self.frameworks.values(), *self.completed_frameworks]:
+            for executor in [*framework.executors.values(), *framework.completed_executors]:
+                known.add(os.path.abspath(executor.sandbox.directory))
+                known.add(os.path.abspath(self._meta_run(executor)))
+        work_dir = os.path.abspath(self.config.work_dir)
+        for path in unknown_dirs((os.path.join(work_dir, "agents"), meta.agents_dir(work_dir)),
+                                 self.agent_id, known):
+            if path in self.gc:
+                continue
+            try:
+                mtime = os.stat(path).st_mtime
+            except OSError:
+                continue
+            self.gc.schedule(path, mtime, self.config.gc_delay)
+        self._arm_gc_timer()
 
     def _stop_sandboxes(self) -> None:
         for timer in (self._gc_timer, self._disk_timer):

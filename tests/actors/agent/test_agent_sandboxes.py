@@ -13,6 +13,7 @@ import os
 import stat
 import tarfile
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 from agent_harness import FRAMEWORK, WAIT, Cluster, command_task, eventually, run_task, send, state
 
+from actors.agent.recovery import recover
 from actors.messages import CommandInfo, KillTask, TaskInfo, TaskState
 from actors.messages.task_state import Reason
 from actors.messages.tasks import URI
@@ -236,3 +238,34 @@ def test_files_api_reads_browses_downloads_and_refuses_escapes(
     assert (status, body) == (200, b"0123456789\n")
     assert headers["Content-Disposition"] == "attachment; filename=stdout"
     assert os.path.realpath(box) == state(agent)["frameworks"][0]["executors"][0]["directory"]
+
+
+def test_gc_takes_a_checkpointing_runs_meta_directories_and_recovery_still_reads(
+        cluster: Cluster) -> None:
+    framework = dataclasses.replace(FRAMEWORK, checkpoint=True)
+    agent = cluster.make_agent(gc_delay=1.0)
+    run_task(cluster, agent, command_task("t-live", "sleep 60"), framework)
+    cluster.master.wait_state("t-live", TaskState.TASK_RUNNING)
+    run_task(cluster, agent, command_task("t-over", "true"), framework)
+    cluster.master.wait_state("t-over", TaskState.TASK_FINISHED)
+    meta = Path(agent.config.work_dir) / "meta" / "agents" / "M1-S1" / "frameworks" / FRAMEWORK.id
+    assert eventually(lambda: not (meta / "executors" / "t-over").exists())
+    assert eventually(lambda: not sandbox(agent, "t-over").parent.parent.exists())
+    recovered = recover(agent.config.work_dir, strict=True)
+    assert recovered.errors == [] and recovered.agent is not None
+    assert list(recovered.agent.frameworks[FRAMEWORK.id].executors) == ["t-live"]
+
+
+def test_an_earlier_lifes_leftovers_are_collected_by_their_age(cluster: Cluster,
+                                                               tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    old = work / "agents" / "OLD-S1" / "frameworks" / "f" / "executors" / "e" / "runs" / "r"
+    recent = work / "agents" / "OLD-S2" / "frameworks" / "f"
+    old.mkdir(parents=True)
+    recent.mkdir(parents=True)
+    two_weeks_ago = time.time() - 14 * 86400
+    os.utime(work / "agents" / "OLD-S1", (two_weeks_ago, two_weeks_ago))
+    agent = cluster.make_agent()  # --gc_delay 1weeks
+    assert eventually(lambda: not (work / "agents" / "OLD-S1").exists())
+    assert recent.is_dir()  # a week to go
+    assert len(agent.gc) >= 1

@@ -15,7 +15,7 @@ import pytest
 from actors.agent.archives import ArchiveError, extract, is_archive, unsafe_member
 from actors.agent.fetcher import FetchError, fetch_all, uri_filename
 from actors.agent.files import read, resolve
-from actors.agent.gc import GcSchedule, max_allowed_age
+from actors.agent.gc import GcSchedule, max_allowed_age, unknown_dirs
 from actors.messages.tasks import URI
 from transport.http import HttpResponse
 
@@ -209,3 +209,17 @@ def test_read_offset_and_length_semantics(tmp_path: Path) -> None:
     assert read({"path": path, "offset": "x"}, roots).status == 400
     assert read({"path": path, "offset": "-2"}, roots).status == 400
     assert read({"path": str(tmp_path)}, roots).status == 400
+
+
+def test_unknown_dirs_are_the_largest_subtrees_without_a_known_run(tmp_path: Path) -> None:
+    agents = tmp_path / "agents"
+    for run in ("OLD/frameworks/f/executors/e/runs/r0", "A1/frameworks/gone/executors/e/runs/r",
+                "A1/frameworks/f/executors/done/runs/r", "A1/frameworks/f/executors/e/runs/old",
+                "A1/frameworks/f/executors/e/runs/live"):
+        (agents / run).mkdir(parents=True)
+    (agents / "A1/frameworks/f/executors/e/runs/latest").symlink_to("live")
+    live = str(agents / "A1/frameworks/f/executors/e/runs/live")
+    found = unknown_dirs((str(agents), str(tmp_path / "meta" / "agents")), "A1", {live})
+    assert sorted(found) == sorted(str(agents / p) for p in (
+        "OLD", "A1/frameworks/gone", "A1/frameworks/f/executors/done",
+        "A1/frameworks/f/executors/e/runs/old"))
