@@ -107,14 +107,17 @@ def read(query: Mapping[str, str], roots: Mapping[str, str],
         return real
     if os.path.isdir(real):
         return _error(400, "cannot read a directory")
-    with open(real, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if offset == -1 or offset >= size:
-            return HttpResponse.json({"data": "", "offset": size})
-        if length == -1:
-            length = size - offset
-        f.seek(offset)
-        data = f.read(min(length, limit))
+    try:
+        with open(real, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if offset == -1 or offset >= size:
+                return HttpResponse.json({"data": "", "offset": size})
+            if length == -1:
+                length = size - offset
+            f.seek(offset)
+            data = f.read(min(length, limit))
+    except OSError as exc:
+        return _error(500, f"cannot read '{query.get('path')}': {exc.strerror or exc}")
     return HttpResponse.json({"data": data.decode(errors="replace"), "offset": offset})
 
 
@@ -141,7 +144,11 @@ def browse(query: Mapping[str, str], roots: Mapping[str, str]) -> HttpResponse:
     if not os.path.isdir(real):
         return _error(400, "cannot browse a file")
     listing = []
-    for entry in sorted(os.listdir(real)):
+    try:
+        entries = sorted(os.listdir(real))
+    except OSError as exc:
+        return _error(500, f"cannot list '{path}': {exc.strerror or exc}")
+    for entry in entries:
         try:
             st = os.lstat(os.path.join(real, entry))  # a link is not followed
         except OSError:
@@ -158,10 +165,13 @@ def download(query: Mapping[str, str], roots: Mapping[str, str],
         return real
     if os.path.isdir(real):
         return _error(400, "cannot download a directory")
-    if os.path.getsize(real) > limit:
-        return _error(413, f"larger than {limit} bytes; read it with /files/read")
-    with open(real, "rb") as f:
-        body = f.read()
+    try:
+        if os.path.getsize(real) > limit:
+            return _error(413, f"larger than {limit} bytes; read it with /files/read")
+        with open(real, "rb") as f:
+            body = f.read()
+    except OSError as exc:
+        return _error(500, f"cannot read '{query.get('path')}': {exc.strerror or exc}")
     name = os.path.basename(real)
     kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return HttpResponse(200, body, kind,

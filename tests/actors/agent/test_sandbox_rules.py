@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 
 from actors.agent.archives import ArchiveError, extract, is_archive, unsafe_member
+from actors.agent.config import AgentConfig, flags, from_flags
 from actors.agent.fetcher import FetchError, fetch_all, uri_filename
 from actors.agent.files import read, resolve
 from actors.agent.gc import GcSchedule, max_allowed_age, unknown_dirs
 from actors.messages.tasks import URI
+from transport.flags import FlagError
 from transport.http import HttpResponse
 
 WEEK = 7 * 86400.0
@@ -223,3 +225,20 @@ def test_unknown_dirs_are_the_largest_subtrees_without_a_known_run(tmp_path: Pat
     assert sorted(found) == sorted(str(agents / p) for p in (
         "OLD", "A1/frameworks/gone", "A1/frameworks/f/executors/done",
         "A1/frameworks/f/executors/e/runs/old"))
+
+
+def test_gc_flags_have_mesos_defaults_and_are_checked() -> None:
+    def parse(*argv: str) -> AgentConfig:
+        return from_flags(flags().parse(["--master=127.0.0.1:5050", *argv], env={},
+                                        exit_on_error=False))
+
+    default = parse()
+    assert (default.gc_delay, default.disk_watch_interval, default.gc_disk_headroom) == \
+        (WEEK, 60.0, 0.1)
+    assert default.to_flags()["gc_delay"] == f"{WEEK}secs"
+    custom = parse("--gc_delay=2days", "--disk_watch_interval=5secs", "--gc_disk_headroom=0.3")
+    assert (custom.gc_delay, custom.disk_watch_interval, custom.gc_disk_headroom) == \
+        (2 * 86400.0, 5.0, 0.3)
+    for bad in ("--gc_disk_headroom=1.5", "--disk_watch_interval=0secs", "--gc_delay=-1secs"):
+        with pytest.raises(FlagError):
+            parse(bad)
