@@ -5,7 +5,9 @@ here is a handler itself. It owns the lives of executors and tasks on this agent
 
 - ``_run_task``: find or create the framework; give a command task its own command
   executor; launch the executor in a new sandbox (its tasks queue until it registers,
-  with a registration timer) or hand the task to the running executor;
+  with a registration timer; if its command has URIs they are fetched first, off this
+  thread, ``_fetched`` launching it or failing its tasks) or hand the task to the
+  running executor;
 - ``_register_executor``: ``ExecutorRegistered`` and the queued ``RunTask``s;
 - ``_kill_task``: a queued task is killed here (TASK_KILLED, launch interrupted), a
   launched one by its executor (``KillTask``);
@@ -15,7 +17,8 @@ here is a handler itself. It owns the lives of executors and tasks on this agent
   agent-made terminal update (``executors.termination_status``), the master an
   ``ExitedExecutor`` (not for command executors, as in Mesos);
 - the status update plumbing (``_record_update`` / ``_forward``) and the clean-up of
-  executors and frameworks once their last terminal update is acknowledged;
+  executors and frameworks once their last terminal update is acknowledged (their
+  directories then scheduled for garbage collection, ``sandboxes``);
 - for frameworks with ``FrameworkInfo.checkpoint``, the checkpoint writes at each of
   those steps (``checkpointer``), so a restarted agent can recover (``recovering``).
 """
