@@ -192,7 +192,7 @@ def test_a_full_disk_prunes_finished_sandboxes_at_the_next_disk_check(
     cluster.master.wait_state("t-a", TaskState.TASK_FINISHED)
     framework_dir = sandbox(agent, "t-a").parent.parent.parent.parent
     assert eventually(lambda: not framework_dir.exists())
-    assert agent.state()["flags"]["gc_delay"] == f"{7 * 86400.0}secs"
+    assert state(agent)["flags"]["gc_delay"] == f"{7 * 86400.0}secs"
 
 
 def _get(agent: Any, route: str, **query: Any) -> tuple[int, bytes, Any]:
@@ -268,4 +268,5 @@ def test_an_earlier_lifes_leftovers_are_collected_by_their_age(cluster: Cluster,
     agent = cluster.make_agent()  # --gc_delay 1weeks
     assert eventually(lambda: not (work / "agents" / "OLD-S1").exists())
     assert recent.is_dir()  # a week to go
-    assert len(agent.gc) >= 1
+    scheduled = agent.actor_ref.proxy().gc.get(timeout=WAIT).removals
+    assert str(work / "agents" / "OLD-S2") in scheduled
