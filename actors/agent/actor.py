@@ -22,8 +22,8 @@ recovered id.
 Decisions live elsewhere: ``status_updates`` (delivery), ``executors`` / ``tasks``
 (records and what an exited executor's tasks become), ``launcher`` / ``warm``
 (processes), ``containerizer`` (isolation, limits, usage: ``/monitor/statistics``),
-``sandbox``, ``detect``, ``state`` (``/agent/state``, ``/agent/files/read``;
-``/agent/health`` too).
+``sandbox`` / ``sandboxes`` (fetcher, GC, ``/files/*``), ``detect``, ``state``
+(``/agent/state``; ``/agent/health`` too).
 
 With ``--master=zk://host:port/path`` (``config.zk``) a ``LeaderFollower``
 (``actors.ha.follow``) names the leading master: the agent registers with it, registers
@@ -55,7 +55,7 @@ from actors.agent.executors import FrameworkRecord
 from actors.agent.launcher import ExecutorLauncher, Launcher
 from actors.agent.recovering import AgentRecovery
 from actors.agent.recovery import RecoveryError
-from actors.agent.state import read_file, render_state
+from actors.agent.state import render_state
 from actors.agent.status_updates import StatusUpdateManager
 from actors.agent.warm import WarmLauncher
 from actors.messages import (
@@ -157,8 +157,6 @@ class AgentActor(AgentRecovery):
             self.node.http_delegate = self.pid.name
         self.route("/state", self._state_route)
         self.route("/health", lambda request: HttpResponse.text("", 200))
-        self.route("/files/read",
-                   lambda request: read_file(self.config.work_dir, request.query))
         self.route("/monitor/statistics", self._statistics_route)
         self.route("/monitor/statistics.json", self._statistics_route)
         self.launcher.start(lambda pid, status: self._post(self._process_exited, pid, status))
@@ -170,6 +168,7 @@ class AgentActor(AgentRecovery):
             self._follower = LeaderFollower(
                 self.config.zk, lambda pid: self._post(self._leader_changed, pid)).start()
         self._start_recovery()
+        self._start_sandboxes()  # fetcher, GC (after recovery: it knows the runs), /files/*
 
     def on_stop(self) -> None:
         if self._follower is not None:
@@ -181,6 +180,7 @@ class AgentActor(AgentRecovery):
         self._destroy_all(spare_checkpointing=True)
         self.containerizer.stop()
         self.launcher.stop()
+        self._stop_sandboxes()
         super().on_stop()
 
     def begin_shutdown(self) -> None:

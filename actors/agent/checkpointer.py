@@ -86,8 +86,9 @@ class Checkpointer:
         run = paths.run_dir(self.work_dir, *ids, executor.run_id)
         self._do("executor info", paths.write_record, os.path.join(root, "executor.info"),
                  executor.info)
-        self._do("forked pid", paths.write_record, os.path.join(run, "pids", "forked.pid"),
-                 {"pid": executor.os_pid, "create_time": executor.create_time})
+        if executor.os_pid is not None:  # none while its URIs are fetched
+            self._do("forked pid", paths.write_record, os.path.join(run, "pids", "forked.pid"),
+                     {"pid": executor.os_pid, "create_time": executor.create_time})
         self._do("latest run", paths.write_link, os.path.join(root, "runs", "latest"),
                  executor.run_id)
 

@@ -13,6 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.agent.containerizer.limits import DEFAULT_ISOLATION, parse_isolation
+from actors.agent.gc import (
+    DEFAULT_DISK_WATCH_INTERVAL,
+    DEFAULT_GC_DELAY,
+    DEFAULT_GC_DISK_HEADROOM,
+)
 from actors.messages.info import Attribute, parse_attributes
 from actors.resources import Resources
 from transport.affinity import check_cpu_affinity
@@ -92,6 +97,10 @@ class AgentConfig:
     """``--master=zk://host:port/path``: follow the leading master through ZooKeeper
     (``master`` is then unused until a leader is detected); ``""``: ``master`` it is."""
     work_dir: str = "/tmp/meseta"
+    gc_delay: float = DEFAULT_GC_DELAY
+    """Finished sandboxes are removed this long after (sooner as the disk fills)."""
+    disk_watch_interval: float = DEFAULT_DISK_WATCH_INTERVAL
+    gc_disk_headroom: float = DEFAULT_GC_DISK_HEADROOM
     resources: Resources | None = None
     """What ``--resources`` said; ``None`` or partial: the rest is detected (``detect``)."""
     attributes: str = ""
@@ -149,6 +158,10 @@ class AgentConfig:
         parse_isolation(self.isolation)
         if not self.cgroups_root or "/" in self.cgroups_root or self.cgroups_root in (".", ".."):
             raise ValueError("cgroups_root must be one directory name")
+        if self.gc_delay < 0 or self.disk_watch_interval <= 0 \
+                or not 0.0 <= self.gc_disk_headroom <= 1.0:
+            raise ValueError("gc_delay >= 0, disk_watch_interval > 0, gc_disk_headroom "
+                             "in [0, 1]")
 
     @property
     def effective_http_port(self) -> int:
@@ -164,6 +177,9 @@ class AgentConfig:
             "ip": self.ip, "port": str(self.port), "http_port": str(self.effective_http_port),
             "master": self.zk or f"{self.master.host}:{self.master.port}",
             "work_dir": self.work_dir,
+            "gc_delay": f"{self.gc_delay}secs",
+            "disk_watch_interval": f"{self.disk_watch_interval}secs",
+            "gc_disk_headroom": str(self.gc_disk_headroom),
             "resources": "" if self.resources is None else str(self.resources),
             "attributes": self.attributes, "hostname": self.hostname or self.ip,
             "executor_registration_timeout": f"{self.executor_registration_timeout}secs",
@@ -234,6 +250,10 @@ def _cgroups_root(text: str) -> str | None:
     return None
 
 
+def _headroom(value: float) -> str | None:
+    return None if 0.0 <= value <= 1.0 else "must be in [0.0, 1.0]"
+
+
 def _reregistration_timeout(value: Duration) -> str | None:
     if float(value) > MAX_EXECUTOR_REREGISTRATION_TIMEOUT:
         return f"must be at most {MAX_EXECUTOR_REREGISTRATION_TIMEOUT:g}secs"
@@ -252,6 +272,15 @@ def flags() -> Flags:
           "the master, as HOST:PORT, or zk://host:port[,host:port]/path to follow the "
           "leading master through ZooKeeper (required)")
     f.add("work_dir", str, "/tmp/meseta", "where sandboxes are created")
+    f.add("gc_delay", Duration, Duration(DEFAULT_GC_DELAY), "finished sandboxes are "
+          "removed this long after (sooner as the disk fills, see --gc_disk_headroom)",
+          check=not_negative)
+    f.add("disk_watch_interval", Duration, Duration(DEFAULT_DISK_WATCH_INTERVAL),
+          "how often the work_dir's disk usage is checked (and sandboxes pruned)",
+          check=positive)
+    f.add("gc_disk_headroom", float, DEFAULT_GC_DISK_HEADROOM, "share of the disk to keep "
+          "free: sandboxes older than gc_delay * max(0, 1 - headroom - usage) are pruned",
+          check=_headroom)
     f.add("resources", _resources, None,
           "total consumable resources (cpus:4;mem:4096;ports:[31000-32000] or JSON); "
           "unset ones are detected")
@@ -309,7 +338,10 @@ def from_flags(ns: argparse.Namespace) -> AgentConfig:
     return AgentConfig(
         ip=ns.ip, port=ns.port, http_port=ns.http_port,
         master=DEFAULT_MASTER if zk else ns.master, zk=zk,
-        work_dir=ns.work_dir, resources=ns.resources, attributes=ns.attributes,
+        work_dir=ns.work_dir, gc_delay=float(ns.gc_delay),
+        disk_watch_interval=float(ns.disk_watch_interval),
+        gc_disk_headroom=float(ns.gc_disk_headroom), resources=ns.resources,
+        attributes=ns.attributes,
         hostname=ns.hostname,
         executor_registration_timeout=float(ns.executor_registration_timeout),
         executor_shutdown_grace_period=float(ns.executor_shutdown_grace_period),

@@ -5,7 +5,7 @@
 The rules are plain functions the actor applies:
 
 - ``command_executor_info``: the executor synthesised for a command task (one per
-  task, its id the task's, as in Mesos);
+  task, its id the task's, as in Mesos; the task's URIs are fetched for it);
 - ``executor_environment``: the ``MESETA_*`` environment of the contract;
 - ``termination_status``: what an exited executor's live tasks become (Mesos'
   ``Slave::executorTerminated``): the pending termination if one was set (e.g. the
@@ -142,7 +142,8 @@ def command_executor_info(task: TaskInfo, framework_id: str,
     return ExecutorInfo(
         executor_id=task.task_id, framework_id=framework_id, name=f"Command Executor (Task: "
         f"{task.task_id})", source=task.task_id, type=ExecutorType.DEFAULT,
-        command=CommandInfo(value=f"{python} -m {COMMAND_EXECUTOR_MODULE}", shell=True))
+        command=CommandInfo(value=f"{python} -m {COMMAND_EXECUTOR_MODULE}", shell=True,
+                            uris=task.command.uris if task.command is not None else ()))
 
 
 def executor_environment(*, agent: PID, framework: FrameworkInfo, executor: ExecutorInfo,

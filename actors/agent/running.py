@@ -5,7 +5,9 @@ here is a handler itself. It owns the lives of executors and tasks on this agent
 
 - ``_run_task``: find or create the framework; give a command task its own command
   executor; launch the executor in a new sandbox (its tasks queue until it registers,
-  with a registration timer) or hand the task to the running executor;
+  with a registration timer; if its command has URIs they are fetched first, off this
+  thread, ``_fetched`` launching it or failing its tasks) or hand the task to the
+  running executor;
 - ``_register_executor``: ``ExecutorRegistered`` and the queued ``RunTask``s;
 - ``_kill_task``: a queued task is killed here (TASK_KILLED, launch interrupted), a
   launched one by its executor (``KillTask``);
@@ -15,7 +17,8 @@ here is a handler itself. It owns the lives of executors and tasks on this agent
   agent-made terminal update (``executors.termination_status``), the master an
   ``ExitedExecutor`` (not for command executors, as in Mesos);
 - the status update plumbing (``_record_update`` / ``_forward``) and the clean-up of
-  executors and frameworks once their last terminal update is acknowledged;
+  executors and frameworks once their last terminal update is acknowledged (their
+  directories then scheduled for garbage collection, ``sandboxes``);
 - for frameworks with ``FrameworkInfo.checkpoint``, the checkpoint writes at each of
   those steps (``checkpointer``), so a restarted agent can recover (``recovering``).
 """
@@ -46,9 +49,10 @@ from actors.agent.executors import (
     lost_or,
     termination_status,
 )
-from actors.agent.launcher import Launcher, LaunchError, spec_for_command
+from actors.agent.launcher import Launcher, LaunchError, LaunchSpec, spec_for_command
 from actors.agent.recovery import process_alive, process_create_time
 from actors.agent.sandbox import create_sandbox
+from actors.agent.sandboxes import SandboxManager
 from actors.agent.status_updates import Forward, StatusUpdateManager, StreamKey
 from actors.agent.tasks import TaskRecord, agent_update
 from actors.messages import (
@@ -67,14 +71,14 @@ from actors.messages import (
     TaskInfo,
 )
 from actors.messages.task_state import Reason, TaskState, is_terminal
-from transport import PID, Process
+from transport import PID
 
 __all__ = ["ExecutorManager"]
 
 _log = structlog.get_logger("meseta.agent")
 
 
-class ExecutorManager(Process):
+class ExecutorManager(SandboxManager):
     """See the module docstring; ``AgentActor`` sets the attributes declared here."""
 
     config: AgentConfig
@@ -92,6 +96,7 @@ class ExecutorManager(Process):
 
     def _init_executors(self) -> None:
         self._by_os_pid = {}
+        self._init_sandboxes()
 
     # --- launching --------------------------------------------------------------------
 
@@ -146,7 +151,7 @@ class ExecutorManager(Process):
         task_id = task.task_id
         run_id = uuidlib.uuid4().hex
         grace = self._grace_period(executor_info.shutdown_grace_period)
-        prepared = False
+        self._gc_unschedule(framework.info.id, executor_info.executor_id)
         try:
             if executor_info.command is None:
                 raise LaunchError("the executor has no command")
@@ -159,13 +164,9 @@ class ExecutorManager(Process):
             spec = spec_for_command(executor_info.command, env, sandbox.directory,
                                     sandbox.stdout, sandbox.stderr)
             limits = container_limits(executor_info.resources + task.resources, command)
-            cgroups = self.containerizer.prepare(run_id, limits)
-            prepared = True
-            os_pid = self.launcher.launch(dataclasses.replace(spec, cgroups=cgroups))
-            self.containerizer.launched(run_id, os_pid)
+            fetch = bool(executor_info.command.uris)  # then launched once fetched
+            os_pid = None if fetch else self._start_container(run_id, limits, spec)
         except (LaunchError, ContainerizerError, OSError) as exc:
-            if prepared:
-                self.containerizer.destroy(run_id)
             _log.warning("executor launch failed", executor_id=executor_info.executor_id,
                          error=str(exc))
             self._send_agent_update(framework.info, task_id, TaskState.TASK_FAILED,
@@ -174,16 +175,61 @@ class ExecutorManager(Process):
                                     executor_info.executor_id)
             return None
         executor = ExecutorRecord(info=executor_info, framework_id=framework.info.id,
-                                  run_id=run_id, sandbox=sandbox, command_executor=command,
-                                  os_pid=os_pid, create_time=process_create_time(os_pid))
+                                  run_id=run_id, sandbox=sandbox, command_executor=command)
         framework.executors[executor.executor_id] = executor
+        # The registration timeout covers the fetch too, as in Mesos.
+        executor.timer = self.delay(self.config.executor_registration_timeout,
+                                    self._registration_timed_out, executor)
+        if os_pid is None:
+            if framework.info.checkpoint:
+                self.ckpt.executor(self.agent_id, executor)  # no pid yet: not alive
+            self._fetch(executor, lambda error: self._fetched(executor, spec, limits, error))
+        else:
+            self._launched(framework, executor, os_pid)
+        return executor
+
+    def _launched(self, framework: FrameworkRecord, executor: ExecutorRecord,
+                  os_pid: int) -> None:
+        executor.os_pid, executor.create_time = os_pid, process_create_time(os_pid)
         self._by_os_pid[os_pid] = executor
         if framework.info.checkpoint:
             self.ckpt.executor(self.agent_id, executor)
-        executor.timer = self.delay(self.config.executor_registration_timeout,
-                                    self._registration_timed_out, executor)
         _log.debug("executor launched", executor_id=executor.executor_id, pid=os_pid)
-        return executor
+
+    def _start_container(self, run_id: str, limits: ContainerLimits, spec: LaunchSpec) -> int:
+        """Prepare the run's container, start the executor inside it; its OS pid."""
+        cgroups = self.containerizer.prepare(run_id, limits)
+        try:
+            os_pid = self.launcher.launch(dataclasses.replace(spec, cgroups=cgroups))
+        except BaseException:
+            self.containerizer.destroy(run_id)
+            raise
+        self.containerizer.launched(run_id, os_pid)
+        return os_pid
+
+    def _fetched(self, executor: ExecutorRecord, spec: LaunchSpec, limits: ContainerLimits,
+                 error: str | None) -> None:
+        """The fetcher is done: launch the executor, or fail its tasks (Mesos' message)."""
+        framework = self.frameworks.get(executor.framework_id)
+        if framework is None or executor.state is not ExecutorState.REGISTERING:
+            return
+        message = ""
+        if error is not None:
+            message = (f"Failed to launch container: Failed to fetch all URIs for "
+                       f"container '{executor.run_id}': {error}")
+        else:
+            try:
+                self._launched(framework, executor,
+                               self._start_container(executor.run_id, limits, spec))
+                return
+            except (LaunchError, ContainerizerError, OSError) as exc:
+                message = f"Failed to launch the executor: {exc}"
+        _log.warning("executor launch failed", executor_id=executor.executor_id,
+                     error=message)
+        executor.pending_termination = Termination(
+            TaskState.TASK_FAILED, Reason.REASON_CONTAINER_LAUNCH_FAILED, message)
+        executor.state = ExecutorState.TERMINATING
+        self._executor_terminated(executor, None)
 
     def _register_executor(self, frm: PID, msg: RegisterExecutor) -> None:
         framework = self.frameworks.get(msg.framework_id)
@@ -280,6 +326,10 @@ class ExecutorManager(Process):
     def _destroy(self, executor: ExecutorRecord) -> None:
         """Kill the executor's process tree now; its exit report does the rest."""
         executor.cancel_timer()
+        if executor in self._fetching:  # no process yet: it ends here
+            self._fetching.discard(executor)
+            self._executor_terminated(executor, None)
+            return
         if executor.os_pid is not None and executor.os_pid in self._by_os_pid:
             if executor.recovered and not process_alive(executor.os_pid, executor.create_time):
                 return  # gone already (not our child: the watcher reports it)
@@ -324,7 +374,10 @@ class ExecutorManager(Process):
             return
         if not executor.recovered:  # a recovered one's pid may be reused already
             self.launcher.kill(os_pid)  # whatever is left of its process group
-        self.containerizer.destroy(executor.run_id)  # and of its cgroups, then rmdir
+        self._executor_terminated(executor, wait_status)
+
+    def _executor_terminated(self, executor: ExecutorRecord, wait_status: int | None) -> None:
+        self.containerizer.destroy(executor.run_id)  # what is left of its cgroups, then rmdir
         executor.cancel_timer()
         executor.exit_status = wait_status
         executor.state = ExecutorState.TERMINATED
@@ -357,6 +410,7 @@ class ExecutorManager(Process):
             del framework.executors[executor.executor_id]
             framework.completed_executors.append(executor)
             self.sum.forget((framework.info.id, t) for t in executor.tasks)
+            self._gc_run(framework, executor)
         self._drop_idle_framework(framework)
 
     def _drop_idle_framework(self, framework: FrameworkRecord) -> None:
@@ -364,6 +418,7 @@ class ExecutorManager(Process):
             return
         del self.frameworks[framework.info.id]
         self.completed_frameworks.append(framework)
+        self._gc_framework(framework)
         if framework.terminating:
             self.sum.forget_framework(framework.info.id)
 

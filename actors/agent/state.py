@@ -5,23 +5,21 @@ by calling ``render_state`` on its own thread; operators, the lead's end-to-end 
 and the ``meseta`` CLI read it. Keys follow Mesos: ``id``, ``pid``, ``hostname``,
 ``resources`` (scalars as numbers, ranges as ``[a-b]`` text), ``attributes``,
 ``frameworks`` (each with ``executors`` and their ``tasks``, ``queued_tasks``,
-``completed_tasks``), ``completed_frameworks`` and ``flags``. ``read_file`` serves
-Mesos' ``/files/read`` for sandbox files (e.g. a task's ``stdout``).
+``completed_tasks``), ``completed_frameworks`` and ``flags``. Executors, completed ones
+too, show their sandbox as ``directory`` (served by ``files`` until it is collected).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from actors.agent.executors import ExecutorRecord, FrameworkRecord
 from actors.agent.tasks import TaskRecord
 from actors.messages.info import AgentInfo, Attribute, ValueType
 from actors.resources import Resources
-from transport.http import HttpResponse
 
-__all__ = ["read_file", "render_state", "resources_json"]
+__all__ = ["render_state", "resources_json"]
 
 
 def resources_json(resources: Resources) -> dict[str, Any]:
@@ -103,26 +101,3 @@ def render_state(*, agent_id: str, pid: str, info: AgentInfo, http_port: int | N
         "pending_status_updates": pending_updates,
         "flags": flags,
     }
-
-
-def read_file(work_dir: str, query: Mapping[str, str], limit: int = 1 << 20) -> HttpResponse:
-    """Mesos' ``/files/read?path=&offset=&length=`` for files under ``work_dir``.
-
-    Answers ``{"data": text, "offset": offset}``; 404 for a path outside the work dir
-    or missing, 400 for bad numbers. ``length`` is capped at ``limit`` bytes.
-    """
-    root = os.path.realpath(work_dir)
-    path = os.path.realpath(query.get("path", ""))
-    if os.path.commonpath([root, path]) != root or not os.path.isfile(path):
-        return HttpResponse.json({"error": "no such file in the sandboxes"}, status=404)
-    try:
-        offset = int(query.get("offset", "0"))
-        length = min(int(query.get("length", str(limit))), limit)
-    except ValueError:
-        return HttpResponse.json({"error": "offset and length are integers"}, status=400)
-    if offset < 0 or length < 0:
-        return HttpResponse.json({"error": "offset and length are not negative"}, status=400)
-    with open(path, "rb") as f:
-        f.seek(offset)
-        data = f.read(length)
-    return HttpResponse.json({"data": data.decode(errors="replace"), "offset": offset})
