@@ -9,13 +9,17 @@ activated or revived; an agent added or updated): the run is queued behind whate
 is already in the inbox, so a burst of events merges into one run, as Mesos batches
 its ``allocationCandidates``.
 
-``GET /allocator/metrics`` returns the allocator's metrics (Mesos' names).
+``GET /allocator/metrics`` returns the allocator's metrics (Mesos' names). After each
+batch run it also publishes them in ``published`` (a fresh dict each time, swapped in
+whole, so any thread may read it): the master's ``/metrics/snapshot`` serves the latest
+without asking this actor anything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import queue
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 import structlog
 
@@ -57,10 +61,13 @@ class AllocatorActor(Process):
         self.allocator = HierarchicalAllocator(self._offer, node.clock, config)
         self._timer: Timer | None = None
         self._run_queued = False
+        self.published: Mapping[str, float] = {}
+        """The metrics as of the last batch run (read by the master's HTTP routes)."""
 
     def on_start(self) -> None:
         self.route("/metrics", self._metrics_route)
         self._schedule_tick()
+        self._publish()
 
     def on_stop(self) -> None:
         if self._timer is not None:
@@ -75,6 +82,17 @@ class AllocatorActor(Process):
     def _tick(self) -> None:
         self._schedule_tick()
         self.allocator.allocate()
+        self._publish()
+
+    def metrics(self) -> dict[str, float]:
+        """The allocator's metrics, with its inbox size (``event_queue_dispatches``)."""
+        out = self.allocator.metrics()
+        inbox = cast("queue.Queue[Any]", self.actor_inbox).qsize()
+        out["allocator/mesos/event_queue_dispatches"] = float(inbox)
+        return out
+
+    def _publish(self) -> None:
+        self.published = self.metrics()
 
     def _after_event(self) -> None:
         if self.allocator.pending() and not self._run_queued:
@@ -178,4 +196,4 @@ class AllocatorActor(Process):
     # --- HTTP -------------------------------------------------------------------------
 
     def _metrics_route(self, request: HttpRequest) -> HttpResponse:
-        return HttpResponse.json(self.allocator.metrics())
+        return HttpResponse.json(self.metrics())
