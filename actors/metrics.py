@@ -55,7 +55,8 @@ class WindowTimer:
 
 
 def prometheus_name(name: str) -> str:
-    """``allocator/mesos/roles/*/shares/dominant`` -> ``allocator_mesos_roles___shares_dominant``."""
+    """``roles/*/shares/dominant`` -> ``roles___shares_dominant`` (a name starting with a
+    digit gets a leading ``_``)."""
     out = _BAD.sub("_", name)
     return "_" + out if out[:1].isdigit() else out
 
