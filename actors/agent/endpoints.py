@@ -84,7 +84,7 @@ def agent_metrics(*, uptime: float, registered: bool, total: Resources,
     states = Counter(t.state for e in live + done for t in e.tasks.values())
     for state in TaskState:
         if state is not TaskState.TASK_UNKNOWN:
-            out["slave/" + state.name.lower()] = float(states.get(state, 0))
+            out["slave/tasks_" + state.name[5:].lower()] = float(states.get(state, 0))
     executor_states = Counter(e.state for e in live)
     for kind in (ExecutorState.REGISTERING, ExecutorState.RUNNING, ExecutorState.TERMINATING):
         out[f"slave/executors_{kind.name.lower()}"] = float(executor_states.get(kind, 0))

@@ -112,7 +112,7 @@ def master_metrics(books: Books, counters: MasterCounters, *, elected: bool,
     states = Counter(t.state for t in all_tasks(books))
     for state in TaskState:
         if state is not TaskState.TASK_UNKNOWN:
-            out["master/" + state.name.lower()] = float(states.get(state, 0))
+            out["master/tasks_" + state.name[5:].lower()] = float(states.get(state, 0))
     total = sum((a.total for a in registered), EMPTY)
     used = sum((a.used_resources() for a in registered), EMPTY)
     _resources(out, "master/", total, used)
