@@ -10,7 +10,8 @@ is already in the inbox, so a burst of events merges into one run, as Mesos batc
 its ``allocationCandidates``.
 
 ``GET /allocator/metrics`` returns the allocator's metrics (Mesos' names). After each
-batch run it also publishes them in ``published`` (a fresh dict each time, swapped in
+batch run (and after event-triggered runs, at most every ``PUBLISH_INTERVAL``) it also
+publishes them in ``published`` (a fresh dict each time, swapped in
 whole, so any thread may read it): the master's ``/metrics/snapshot`` serves the latest
 without asking this actor anything.
 """
@@ -50,6 +51,9 @@ __all__ = ["AllocatorActor"]
 
 _log = structlog.get_logger("meseta.allocator")
 
+PUBLISH_INTERVAL = 0.05
+"""Seconds between two publications of the metrics after event-triggered runs."""
+
 
 class AllocatorActor(Process):
     """See the module docstring."""
@@ -62,7 +66,8 @@ class AllocatorActor(Process):
         self._timer: Timer | None = None
         self._run_queued = False
         self.published: Mapping[str, float] = {}
-        """The metrics as of the last batch run (read by the master's HTTP routes)."""
+        """The metrics as of the last run (read by the master's HTTP routes)."""
+        self._published_at = float("-inf")
 
     def on_start(self) -> None:
         self.route("/metrics", self._metrics_route)
@@ -93,6 +98,7 @@ class AllocatorActor(Process):
 
     def _publish(self) -> None:
         self.published = self.metrics()
+        self._published_at = self.node.clock.monotonic()
 
     def _after_event(self) -> None:
         if self.allocator.pending() and not self._run_queued:
@@ -102,6 +108,8 @@ class AllocatorActor(Process):
     def _run_pending(self) -> None:
         self._run_queued = False
         self.allocator.allocate_pending()
+        if self.node.clock.monotonic() - self._published_at >= PUBLISH_INTERVAL:
+            self._publish()
 
     def _offer(self, framework_id: str, allocation: dict[str, dict[str, Resources]]) -> None:
         self.send(self.master, OffersAllocated(framework_id=framework_id, allocation=allocation))

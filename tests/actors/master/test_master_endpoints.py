@@ -50,6 +50,7 @@ from transport import PID
 
 R = Resources.parse
 SCHED = PID("scheduler(1)", "10.0.0.9", 4000)
+MASTER = PID("master", "10.0.0.1", 5050)
 
 
 @dataclass
@@ -58,7 +59,7 @@ class FakeMaster:
 
     books: Books
     config: MasterConfig = field(default_factory=lambda: MasterConfig(offer_timeout=30.0))
-    pid: PID = PID("master", "10.0.0.1", 5050)
+    pid: PID = MASTER
     elected: bool = True
     elected_time: float | None = 100.0
     leader: MasterInfo | None = None
