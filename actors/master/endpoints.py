@@ -58,13 +58,18 @@ class MasterView(Protocol):
     leader: MasterInfo | None
 
 
+DURATIONS = frozenset({"offer_timeout", "allocation_interval", "agent_ping_timeout",
+                       "agent_reregister_timeout", "zk_session_timeout"})
+"""Flags shown with Mesos' duration unit (``"1.0secs"``), as the agent's ``/flags``."""
+
+
 def flags_json(config: MasterConfig) -> dict[str, str]:
     """Every flag as a string, as Mesos' ``flags`` object (``""`` for unset ones)."""
     out: dict[str, str] = {}
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
         out[f.name] = ("" if value is None else str(value).lower() if isinstance(value, bool)
-                       else str(value))
+                       else f"{value}secs" if f.name in DURATIONS else str(value))
     out["http_port"] = str(config.effective_http_port)
     out["registry"] = config.effective_registry
     return out

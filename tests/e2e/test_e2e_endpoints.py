@@ -117,7 +117,7 @@ def check_master(master: Node, framework_id: str, a1: str, a2: str) -> None:
         assert key in state, key
     assert state["pid"] == master.pid and state["leader"] == master.pid
     assert state["activated_agents"] == 2 and state["deactivated_agents"] == 0
-    assert state["flags"]["allocation_interval"] == "0.1"
+    assert state["flags"]["allocation_interval"] == "0.1secs"
     used = {a["id"]: a["used_resources"]["cpus"] for a in state["agents"]}
     assert used == {a1: 0.75 - 0.25, a2: 1.0}  # done-1 finished: its cpus are free
     for agent in state["agents"]:
@@ -158,7 +158,7 @@ def check_master(master: Node, framework_id: str, a1: str, a2: str) -> None:
     assert role["name"] == "*" and role["frameworks"] == [framework_id]
     assert role["allocated"]["cpus"] == 1.5
     flags = get_json(master, "/master/flags")["flags"]  # as given: --port=0 picked one
-    assert (flags["port"], flags["allocation_interval"]) == ("0", "0.1")
+    assert (flags["port"], flags["allocation_interval"]) == ("0", "0.1secs")
     assert get(master, "/master/health")[0] == 200
     host, port = master.http.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=WAIT)

@@ -145,7 +145,7 @@ def test_state_has_mesos_fields_and_sums_used_and_offered_resources(world: World
         assert key in state, key
     assert (state["id"], state["hostname"], state["pid"]) == ("M", "m1", "master@10.0.0.1:5050")
     assert state["activated_agents"] == 2 and state["deactivated_agents"] == 0
-    assert state["leader_info"]["id"] == "M" and state["flags"]["offer_timeout"] == "30.0"
+    assert state["leader_info"]["id"] == "M" and state["flags"]["offer_timeout"] == "30.0secs"
     by_id = {a["id"]: a for a in state["agents"]}
     assert by_id[a1]["used_resources"]["cpus"] == 1.0  # t3 finished: its 0.25 is free
     assert by_id[a2]["used_resources"]["cpus"] == 0.5
