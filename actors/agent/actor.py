@@ -23,7 +23,7 @@ Decisions live elsewhere: ``status_updates`` (delivery), ``executors`` / ``tasks
 (records and what an exited executor's tasks become), ``launcher`` / ``warm``
 (processes), ``containerizer`` (isolation, limits, usage: ``/monitor/statistics``),
 ``sandbox`` / ``sandboxes`` (fetcher, GC, ``/files/*``), ``detect``, ``state``
-(``/agent/state``; ``/agent/health`` too).
+(``/agent/state``), ``endpoints`` (the other routes, ``/metrics/snapshot``).
 
 With ``--master=zk://host:port/path`` (``config.zk``) a ``LeaderFollower``
 (``actors.ha.follow``) names the leading master: the agent registers with it, registers
@@ -51,6 +51,7 @@ from actors.agent.containerizer import (
 )
 from actors.agent.containerizer.monitor import render_statistics
 from actors.agent.detect import detect_resources
+from actors.agent.endpoints import install_routes
 from actors.agent.executors import FrameworkRecord
 from actors.agent.launcher import ExecutorLauncher, Launcher
 from actors.agent.recovering import AgentRecovery
@@ -81,7 +82,7 @@ from actors.messages import (
     UnregisterAgent,
     UpdateFramework,
 )
-from transport import PID, HttpRequest, HttpResponse, Node, Timer, handles
+from transport import PID, Node, Timer, handles
 
 if TYPE_CHECKING:
     from actors.ha.follow import LeaderFollower
@@ -125,6 +126,7 @@ class AgentActor(AgentRecovery):
             attributes=config.parsed_attributes, checkpoint=config.checkpoint)
         self.agent_id = ""
         self.registered = False
+        self.start_time = node.clock.now()
         self.frameworks: dict[str, FrameworkRecord] = {}
         self.completed_frameworks: deque[FrameworkRecord] = deque(
             maxlen=MAX_COMPLETED_FRAMEWORKS)
@@ -155,10 +157,7 @@ class AgentActor(AgentRecovery):
     def on_start(self) -> None:
         if self.node.http_delegate is None:
             self.node.http_delegate = self.pid.name
-        self.route("/state", self._state_route)
-        self.route("/health", lambda request: HttpResponse.text("", 200))
-        self.route("/monitor/statistics", self._statistics_route)
-        self.route("/monitor/statistics.json", self._statistics_route)
+        install_routes(self)  # /state, /flags, /health, /monitor/statistics, /metrics...
         self.launcher.start(lambda pid, status: self._post(self._process_exited, pid, status))
         self.containerizer.start(lambda container_id, reason, message: self._post(
             self._container_limited, container_id, reason, message))
@@ -429,12 +428,6 @@ class AgentActor(AgentRecovery):
 
     # --- HTTP -------------------------------------------------------------------------
 
-    def _state_route(self, request: HttpRequest) -> HttpResponse:
-        return HttpResponse.json(self.state())
-
-    def _statistics_route(self, request: HttpRequest) -> HttpResponse:
-        return HttpResponse.json(self.statistics())
-
     def statistics(self) -> list[dict[str, Any]]:
         """``/monitor/statistics``: the containerizer's latest sample per executor."""
         return render_statistics(self.frameworks.values(), self.containerizer.statistics())
@@ -445,5 +438,5 @@ class AgentActor(AgentRecovery):
             http_port=self.node.http_port, registered=self.registered,
             master=str(self.master), flags=self.config.to_flags(),
             frameworks=self.frameworks.values(), completed=self.completed_frameworks,
-            pending_updates=len(self.sum))
+            pending_updates=len(self.sum), start_time=self.start_time)
 

@@ -5,8 +5,9 @@ by calling ``render_state`` on its own thread; operators, the lead's end-to-end 
 and the ``meseta`` CLI read it. Keys follow Mesos: ``id``, ``pid``, ``hostname``,
 ``resources`` (scalars as numbers, ranges as ``[a-b]`` text), ``attributes``,
 ``frameworks`` (each with ``executors`` and their ``tasks``, ``queued_tasks``,
-``completed_tasks``), ``completed_frameworks`` and ``flags``. Executors, completed ones
-too, show their sandbox as ``directory`` (served by ``files`` until it is collected).
+``completed_tasks``), ``completed_frameworks``, ``flags``, ``version`` and
+``start_time``. Executors, completed ones too, show their sandbox as ``directory``
+(served by ``files`` until it is collected).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from actors.agent.executors import ExecutorRecord, FrameworkRecord
 from actors.agent.tasks import TaskRecord
+from actors.master.identity import VERSION
 from actors.messages.info import AgentInfo, Attribute, ValueType
 from actors.resources import Resources
 
@@ -49,7 +51,10 @@ def _task(task: TaskRecord, agent_id: str) -> dict[str, Any]:
         "id": task.task_id, "name": task.info.name, "framework_id": task.framework_id,
         "executor_id": task.executor_id, "agent_id": agent_id, "state": task.state.name,
         "resources": resources_json(task.info.resources),
+        "slave_id": agent_id,
         "statuses": [{"state": s.state.name, "timestamp": s.timestamp,
+                      "source": s.source.name if s.source else None,
+                      "reason": s.reason.name if s.reason else None,
                       "message": s.message} for s in task.statuses],
     }
 
@@ -83,18 +88,24 @@ def _framework(framework: FrameworkRecord, agent_id: str) -> dict[str, Any]:
 def render_state(*, agent_id: str, pid: str, info: AgentInfo, http_port: int | None,
                  registered: bool, master: str, flags: dict[str, Any],
                  frameworks: Iterable[FrameworkRecord],
-                 completed: Iterable[FrameworkRecord], pending_updates: int) -> dict[str, Any]:
+                 completed: Iterable[FrameworkRecord], pending_updates: int,
+                 start_time: float = 0.0) -> dict[str, Any]:
     used = Resources()
     framework_list = list(frameworks)
     for framework in framework_list:
         for executor in framework.executors.values():
             used = used + executor.resources
     return {
+        "version": VERSION, "git_sha": "", "git_branch": "", "git_tag": "", "build_date": "",
+        "build_user": "", "start_time": start_time,
         "id": agent_id, "pid": pid, "hostname": info.hostname, "port": info.port,
         "http_port": http_port, "master_hostname": master.rpartition("@")[2].rpartition(":")[0],
         "master": master, "registered": registered,
         "resources": resources_json(info.resources),
         "used_resources": resources_json(used),
+        "reserved_resources": {role: resources_json(r)
+                               for role, r in sorted(info.resources.reservations().items())},
+        "unreserved_resources": resources_json(info.resources.unreserved()),
         "attributes": {a.name: _attribute(a) for a in info.attributes},
         "frameworks": [_framework(f, agent_id) for f in framework_list],
         "completed_frameworks": [_framework(f, agent_id) for f in completed],

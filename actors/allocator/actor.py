@@ -9,13 +9,18 @@ activated or revived; an agent added or updated): the run is queued behind whate
 is already in the inbox, so a burst of events merges into one run, as Mesos batches
 its ``allocationCandidates``.
 
-``GET /allocator/metrics`` returns the allocator's metrics (Mesos' names).
+``GET /allocator/metrics`` returns the allocator's metrics (Mesos' names). After each
+batch run (and after event-triggered runs, at most every ``PUBLISH_INTERVAL``) it also
+publishes them in ``published`` (a fresh dict each time, swapped in
+whole, so any thread may read it): the master's ``/metrics/snapshot`` serves the latest
+without asking this actor anything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import queue
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 import structlog
 
@@ -46,6 +51,9 @@ __all__ = ["AllocatorActor"]
 
 _log = structlog.get_logger("meseta.allocator")
 
+PUBLISH_INTERVAL = 0.05
+"""Seconds between two publications of the metrics after event-triggered runs."""
+
 
 class AllocatorActor(Process):
     """See the module docstring."""
@@ -57,10 +65,14 @@ class AllocatorActor(Process):
         self.allocator = HierarchicalAllocator(self._offer, node.clock, config)
         self._timer: Timer | None = None
         self._run_queued = False
+        self.published: Mapping[str, float] = {}
+        """The metrics as of the last run (read by the master's HTTP routes)."""
+        self._published_at = float("-inf")
 
     def on_start(self) -> None:
         self.route("/metrics", self._metrics_route)
         self._schedule_tick()
+        self._publish()
 
     def on_stop(self) -> None:
         if self._timer is not None:
@@ -75,6 +87,18 @@ class AllocatorActor(Process):
     def _tick(self) -> None:
         self._schedule_tick()
         self.allocator.allocate()
+        self._publish()
+
+    def metrics(self) -> dict[str, float]:
+        """The allocator's metrics, with its inbox size (``event_queue_dispatches``)."""
+        out = self.allocator.metrics()
+        inbox = cast("queue.Queue[Any]", self.actor_inbox).qsize()
+        out["allocator/mesos/event_queue_dispatches"] = float(inbox)
+        return out
+
+    def _publish(self) -> None:
+        self.published = self.metrics()
+        self._published_at = self.node.clock.monotonic()
 
     def _after_event(self) -> None:
         if self.allocator.pending() and not self._run_queued:
@@ -84,6 +108,8 @@ class AllocatorActor(Process):
     def _run_pending(self) -> None:
         self._run_queued = False
         self.allocator.allocate_pending()
+        if self.node.clock.monotonic() - self._published_at >= PUBLISH_INTERVAL:
+            self._publish()
 
     def _offer(self, framework_id: str, allocation: dict[str, dict[str, Resources]]) -> None:
         self.send(self.master, OffersAllocated(framework_id=framework_id, allocation=allocation))
@@ -178,4 +204,4 @@ class AllocatorActor(Process):
     # --- HTTP -------------------------------------------------------------------------
 
     def _metrics_route(self, request: HttpRequest) -> HttpResponse:
-        return HttpResponse.json(self.allocator.metrics())
+        return HttpResponse.json(self.metrics())

@@ -2,8 +2,9 @@
 
 ``MasterActor`` (``actor``) is the thin actor; the books it keeps and the decisions it
 makes live beside it, split by concern: ``frameworks``, ``agents``, ``offers``,
-``tasks``, ``launch`` (accepting offers), ``validation``, ``reconciliation``, ``http``
-(``/master/state``...). ``config`` holds ``MasterConfig`` and the ``meseta-master``
+``tasks``, ``launch`` (accepting offers), ``validation``, ``reconciliation``, ``http`` (the
+routes: ``/master/state``...) over ``endpoints`` and ``views`` (their JSON) and
+``metrics`` (``/metrics/snapshot``). ``config`` holds ``MasterConfig`` and the ``meseta-master``
 flags; ``main`` is the console script.
 """
 

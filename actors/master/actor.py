@@ -51,6 +51,7 @@ from actors.master.frameworks import FrameworkRecord
 from actors.master.held import HeldMessages
 from actors.master.identity import VERSION, master_info
 from actors.master.launch import accept, as_accept
+from actors.master.metrics import MasterCounters, valid_status_update
 from actors.master.reconciliation import reconcile
 from actors.messages.agent import ShutdownExecutor, StatusUpdate
 from actors.messages.framework import (
@@ -122,6 +123,7 @@ class MasterActor(AgentHandlers):
                            max_completed_tasks=self.config.max_completed_tasks_per_framework)
         self.elected = not self.config.zk
         self.held = HeldMessages()
+        self.counters = MasterCounters()
         self.elected_time: float | None = self.books.start_time if self.elected else None
         self.leader: MasterInfo | None = self.books.master_info if self.elected else None
         self._exit: Callable[[int], None] = os._exit
@@ -259,6 +261,10 @@ class MasterActor(AgentHandlers):
 
     @handles(StatusUpdate)
     def _on_status_update(self, frm: PID, msg: StatusUpdate) -> None:
+        if valid_status_update(self.books, frm, msg):
+            self.counters.valid_status_updates += 1
+        else:
+            self.counters.invalid_status_updates += 1
         self._run(tasks.status_update, frm, msg)
 
     @handles(StatusUpdateAcknowledgement)

@@ -18,6 +18,7 @@ import structlog
 from actors.master.books import Books, Outbox
 from actors.master.config import MasterConfig
 from actors.master.held import HeldMessages
+from actors.master.metrics import MasterCounters
 from actors.messages.agent import RegisterAgent, ReregisterAgent
 from actors.messages.framework import RegisterFramework, ReregisterFramework
 from actors.messages.info import MasterInfo
@@ -45,6 +46,8 @@ class MasterProcess(Process):
     """How to fail fast (tests replace it)."""
     held: HeldMessages
     """Registrations that came before this master could handle them (``_hold``)."""
+    counters: MasterCounters
+    """Messages by type, dropped ones, status updates (``/metrics/snapshot``)."""
 
     @property
     def master_id(self) -> str:
@@ -70,7 +73,16 @@ class MasterProcess(Process):
             return False
         _log.info("not the leading master: dropping", message=type(msg).__name__,
                   frm=str(frm), leader=str(self.leader.pid) if self.leader else None)
+        self.counters.dropped_messages += 1
         return False
+
+    def _dispatch(self, frm: PID, msg: Any, ctx: Any) -> None:
+        self.counters.received(msg)
+        super()._dispatch(frm, msg, ctx)
+
+    def unhandled(self, frm: PID, msg: Any) -> None:
+        self.counters.dropped_messages += 1
+        super().unhandled(frm, msg)
 
     def _hold(self, frm: PID, msg: object, why: str) -> bool:
         """Hold a registration for ``_replay_held``; ``False`` if it is not one or no room."""
@@ -82,7 +94,7 @@ class MasterProcess(Process):
     def _replay_held(self) -> None:
         """Handle the held registrations now (each is gated again by its handler)."""
         for frm, msg in self.held.take(self.node.clock.monotonic()):
-            self._dispatch(frm, msg, None)
+            Process._dispatch(self, frm, msg, None)  # counted when it came
 
     def _apply(self, out: Outbox) -> None:
         """Send what a decision queued; watch new peers; time the new offers out."""

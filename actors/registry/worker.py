@@ -24,6 +24,7 @@ it reads only what was queued and the ``Registrar``, which nothing else uses.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from typing import Any
 
 import structlog
 
+from actors.metrics import WindowTimer
 from actors.registry.operations import Operation
 from actors.registry.registrar import Registrar
 from actors.registry.storage import OperationRefused, RegistryError
@@ -86,6 +88,10 @@ class RegistrarWorker:
         """Storage round trips made (recoveries and batches)."""
         self.applied = 0
         """Operations answered."""
+        self.fetch_timer = WindowTimer()
+        """How long recoveries took (``registrar/state_fetch_ms``)."""
+        self.store_timer = WindowTimer()
+        """How long batch writes took (``registrar/state_store_ms``)."""
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     # --- the owner's side (any thread) --------------------------------------------------
@@ -185,21 +191,25 @@ class RegistrarWorker:
     def _process(self, items: list[_Recover | _Apply]) -> None:
         first = items[0]
         if isinstance(first, _Recover):
+            started = time.perf_counter()
             try:
                 registry = self.registrar.recover()
             except RegistryError as exc:
                 self._fail(f"cannot recover the registry: {exc}")
                 return
+            self.fetch_timer.record(time.perf_counter() - started)
             self.batches += 1
             self._deliver(first.callback, registry)
             return
         applies = [item for item in items if isinstance(item, _Apply)]
+        started = time.perf_counter()
         try:
             outcomes = self.registrar.apply_batch(item.operation for item in applies)
         except RegistryError as exc:
             names = sorted({type(item.operation).__name__ for item in applies})
             self._fail(f"cannot write the registry ({', '.join(names)}): {exc}")
             return
+        self.store_timer.record(time.perf_counter() - started)
         self.batches += 1
         self.applied += len(applies)
         for item, outcome in zip(applies, outcomes, strict=True):
