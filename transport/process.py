@@ -182,6 +182,8 @@ class Process(pykka.ThreadingActor):
     def _dispatch(self, frm: PID, msg: Any, ctx: TraceContext | None) -> None:
         handler = self.handlers.get(type(msg))
         self.handled += 1
+        if ctx is None and self.node.tracer.enabled:
+            ctx = TraceContext.root()  # an untraced arrival starts a trace here
         if ctx is None:
             try:
                 if handler is None:
@@ -210,5 +212,5 @@ class Process(pykka.ThreadingActor):
             self._trace = None
             if self.node.tracer.enabled:
                 self.node.tracer.event(
-                    "trace.recv", str(frm), str(self.pid), message_name(msg), None, ctx,
+                    "trace.recv", str(frm), str(self.pid), message_name(msg), None, ctx, msg,
                     handler_ms=round((time.perf_counter() - start) * 1000, 3), outcome=outcome)

@@ -106,7 +106,8 @@ def _task_json(task: TaskRecord) -> dict[str, Any]:
 
 def _agent_json(books: Books, agent: AgentRecord) -> dict[str, Any]:
     return {"id": agent.id, "pid": str(agent.pid), "hostname": agent.info.hostname,
-            "port": agent.info.port, "registered_time": agent.registered_time,
+            "port": agent.info.port, "http_port": agent.info.http_port,
+            "registered_time": agent.registered_time,
             "reregistered_time": agent.reregistered_time,
             "resources": resources_json(agent.total),
             "used_resources": resources_json(agent.used_resources()),
