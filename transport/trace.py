@@ -71,6 +71,21 @@ class TraceContext:
     def root() -> TraceContext:
         return TraceContext(new_id(), new_id(), 0, 0)
 
+    def to_env(self) -> str:
+        """``trace_id:msg_id:hop`` in hex, for ``MESETA_TRACE_PARENT`` (agent → executor)."""
+        return f"{self.trace_id:x}:{self.msg_id:x}:{self.hop}"
+
+    @staticmethod
+    def from_env(value: str | None) -> TraceContext | None:
+        """The context ``to_env`` wrote, as the parent of what its reader sends; else None."""
+        try:
+            trace_id, msg_id, hop = (value or "").split(":")
+            ctx = TraceContext(int(trace_id, 16), int(msg_id, 16), 0, int(hop))
+        except ValueError:
+            return None
+        ok = 0 < ctx.trace_id < 2**63 and 0 < ctx.msg_id < 2**63 and 0 <= ctx.hop <= MAX_HOPS
+        return ctx if ok else None
+
     def fields(self) -> dict[str, Any]:
         return {
             "trace_id": f"{self.trace_id:016x}",
@@ -192,7 +207,9 @@ class Tracer:
         self._cond = threading.Condition()
 
     def event(self, kind: str, frm: str, to: str, name: str, size: int | None,
-              ctx: TraceContext | None, msg: Any = None, **extra: Any) -> None:
+              ctx: TraceContext | None, msg: Any = None, ts: float | None = None,
+              **extra: Any) -> None:
+        """Record one event; ``ts`` (default now) is when it happened (a receive: its start)."""
         record: dict[str, Any] = {"frm": frm, "to": to, "name": name}
         if size is not None:
             record["size"] = size
@@ -203,7 +220,7 @@ class Tracer:
         record.update(extra)
         with self._cond:
             self.seq += 1
-            self.recent.append({"event": kind, "seq": self.seq, "ts": time.time(),
+            self.recent.append({"event": kind, "seq": self.seq, "ts": ts or time.time(),
                                 "node": self.node, **record})
             self._cond.notify_all()
         _log.info(kind, **record)

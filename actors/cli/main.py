@@ -47,7 +47,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
-    args = parser().parse_args(list(argv))
+    p = parser()
+    args, unknown = p.parse_known_args(list(argv))
+    if args.verb == "execute":
+        args.rest = [*args.rest, *unknown]
+    elif unknown:
+        p.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         args.master_base = find_master(args.master, args.zk)
         return int(args.run(args, out))
