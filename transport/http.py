@@ -93,6 +93,8 @@ class HttpServer:
         self._thread = threading.Thread(target=self._loop.run_forever,
                                         name=f"meseta-http-{node.address}", daemon=True)
         self._runner: web.AppRunner | None = None
+        self._stopping = threading.Event()
+        """Set by ``stop()``: open ``/__trace__?follow=1`` streams end (within a second)."""
 
     def start(self) -> int:
         """Bind and serve; returns the port (a free one when asked for 0)."""
@@ -120,6 +122,7 @@ class HttpServer:
     def stop(self) -> None:
         if self._loop.is_closed():  # stopped already
             return
+        self._stopping.set()
         if self._runner is not None and self._thread.is_alive():
             fut = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
             try:
@@ -187,7 +190,8 @@ class HttpServer:
                     await resp.write(b"".join(json.dumps(e, default=str).encode() + b"\n"
                                               for e in fresh))
                 left = 1.0 if deadline is None else min(1.0, deadline - self._loop.time())
-                if left <= 0:
+                gone = request.transport is None or request.transport.is_closing()
+                if left <= 0 or gone or self._stopping.is_set():
                     break
                 await self._loop.run_in_executor(None, tracer.wait_after, last, left)
                 events = [e for e in tracer.snapshot() if e["seq"] > last]
@@ -196,7 +200,10 @@ class HttpServer:
                     last = int(events[-1]["seq"])
         except (ConnectionResetError, asyncio.CancelledError):
             return resp
-        await resp.write_eof()
+        try:
+            await resp.write_eof()
+        except ConnectionResetError:
+            pass
         return resp
 
     def _run(self, handler: HttpHandler, req: HttpRequest,

@@ -101,3 +101,15 @@ def test_a_tasks_trace_follows_it_through_master_agent_and_executor(
                              capture_output=True, text=True, timeout=60)
     assert mermaid.stdout.startswith("sequenceDiagram\n")
     assert mermaid.stdout.count("->>") == len(msgs)
+    # --follow streams every node's events (here: the recent ones, then a second of new)
+    live = subprocess.run([str(BIN / "meseta"), "trace", "--follow", "--name", "RunTask",
+                           "--since", "0", "--seconds", "1",
+                           f"--master={master.http.removeprefix('http://')}"],
+                          capture_output=True, text=True, timeout=60)
+    assert live.returncode == 0, live.stderr
+    followed = live.stdout.splitlines()
+    to_agent = f"{msgs[run_m]['frm']} → {task_agent.pid}  RunTask  task=t1"
+    assert any(line.startswith(f"send  {to_agent}") for line in followed), live.stdout
+    assert any(line.startswith(f"recv  {to_agent}") for line in followed), live.stdout
+    assert sum("→ executor@" in line for line in followed) >= 1  # the agent's RunTask to it
+    assert all("  RunTask  " in line for line in followed)
