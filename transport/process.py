@@ -243,5 +243,6 @@ class Process(pykka.ThreadingActor):
             self._trace = None
             if self.node.tracer.enabled:
                 self.node.tracer.event(
-                    "trace.recv", str(frm), str(self.pid), message_name(msg), None, ctx, msg,
-                    ts=began, handler_ms=round((time.perf_counter() - start) * 1000, 3), outcome=outcome)
+                    "trace.recv", str(frm), str(self.pid), message_name(msg), None, ctx,
+                    msg, ts=began, handler_ms=round((time.perf_counter() - start) * 1000, 3),
+                    outcome=outcome)
