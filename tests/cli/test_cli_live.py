@@ -62,6 +62,10 @@ def test_cli_verbs_show_the_cluster_and_a_tasks_output(cluster: LocalCluster) ->
     assert frames[0]["tasks"] == {"TASK_FINISHED": 1}
     assert frames[0]["total"]["cpus"] == 4.0
 
+    screen = _meseta(addr, "top", "--iterations", "1").stdout
+    assert "agents 1  frameworks 0" in screen and "tasks: TASK_FINISHED=1" in screen
+    assert "cpus 0/4" in screen
+
     missing = _meseta(addr, "cat", "no-such-task")
     assert missing.returncode == 1 and "no task 'no-such-task'" in missing.stderr
 
