@@ -56,11 +56,12 @@ from actors.messages import (
     TaskStatus,
 )
 from actors.messages.info import AgentInfo, FrameworkInfo
-from actors.messages.task_state import Source
+from actors.messages.task_state import Source, is_terminal
 from actors.messages.tasks import ExecutorInfo
 from frameworks.executor import Executor
 from transport import PID, Node, Process, Timer, handles
 from transport.errors import MesetaError
+from transport.trace import TraceContext
 
 __all__ = ["ExecutorDriver", "ExecutorEnvironment", "ExecutorError", "run_executor"]
 
@@ -126,6 +127,8 @@ class ExecutorDriver(Process):
         """A ``KillTask``'s policy override, by task, for ``kill_task`` to use."""
         self._updates: dict[bytes, StatusUpdateInfo] = {}
         self._tasks: dict[str, TaskInfo] = {}
+        self._task_traces: dict[str, TraceContext] = {}
+        """The trace of each task's RunTask: its updates sent from other threads continue it."""
         self._shutting_down = False
         self._recovery_timer: Timer | None = None
         self._thread_id = -1
@@ -141,8 +144,10 @@ class ExecutorDriver(Process):
     def on_start(self) -> None:
         self._thread_id = threading.get_ident()
         self.link(self.agent)
-        self.send(self.agent, RegisterExecutor(framework_id=self.environment.framework_id,
-                                               executor_id=self.environment.executor_id))
+        # The agent's launch (its RunTask's trace) is the parent of the registration.
+        with self.continuing(TraceContext.from_env(os.environ.get("MESETA_TRACE_PARENT"))):
+            self.send(self.agent, RegisterExecutor(framework_id=self.environment.framework_id,
+                                                   executor_id=self.environment.executor_id))
 
     def on_stop(self) -> None:
         self._done.set()
@@ -222,6 +227,8 @@ class ExecutorDriver(Process):
         if self._shutting_down or self.stopped:
             return
         self._tasks[msg.task.task_id] = msg.task
+        if self.trace_context is not None:
+            self._task_traces[msg.task.task_id] = self.trace_context
         self._callback("launch_task", msg.task)
 
     @handles(KillTask)
@@ -232,8 +239,11 @@ class ExecutorDriver(Process):
 
     @handles(StatusUpdateAcknowledgement)
     def _on_ack(self, frm: PID, msg: StatusUpdateAcknowledgement) -> None:
-        if self._updates.pop(msg.uuid, None) is None:
+        acked = self._updates.pop(msg.uuid, None)
+        if acked is None:
             return
+        if is_terminal(acked.status.state):
+            self._task_traces.pop(msg.task_id, None)
         self._tasks.pop(msg.task_id, None)
         self._callback("acknowledged", msg.task_id, msg.uuid)
 
@@ -282,7 +292,8 @@ class ExecutorDriver(Process):
                                   timestamp=now, executor_id=self.environment.executor_id,
                                   agent_id=self.agent_id, uuid=uuid)
         self._updates[uuid] = update
-        self.send(self.agent, StatusUpdate(update=update, pid=self.pid))
+        with self.continuing(self._task_traces.get(status.task_id)):
+            self.send(self.agent, StatusUpdate(update=update, pid=self.pid))
 
     def _send_message(self, data: bytes) -> None:
         self.send(self.agent, ExecutorToFramework(

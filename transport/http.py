@@ -8,8 +8,16 @@ and also at ``/state`` when the process is the node's ``http_delegate`` (as libp
 as a message, and ``handler(request) -> HttpResponse`` runs on the process's thread, so
 handlers read actor state safely; the reply comes back through the event loop.
 
+``node.add_thread_route(path, handler)`` serves a handler that must NOT run on an actor's
+thread (it does blocking I/O, e.g. gathering other nodes' traces): it runs on a worker
+thread of this server, and reads only thread-safe state.
+
 Built in: ``GET /__processes__`` lists the node's processes with their inbox sizes, its
-peers and its counters; ``GET /__trace__`` gives the recent trace events (when on);
+peers and its counters; ``GET /__trace__`` gives the recent trace events (when on),
+filtered by ``trace_id``, ``task_id``, ``name``, ``framework_id``, ``agent_id`` and
+``since`` (a ``seq``, or a time in seconds since the epoch); with ``follow=1`` it streams
+them as chunked newline-delimited JSON, the matching recent ones first, then new ones as
+they happen (``timeout=S`` ends the stream after S seconds; else the client does);
 ``/__hooks__`` drives the node's drop hooks, only when the node was started with
 ``MESETA_TEST_HOOKS=1`` (``transport.remote_hooks``; a test aid).
 """
@@ -27,6 +35,7 @@ import structlog
 from aiohttp import web
 
 from transport.errors import BindError
+from transport.trace import select
 
 if TYPE_CHECKING:
     from transport.node import Node
@@ -34,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["HttpHandler", "HttpRequest", "HttpResponse", "HttpServer"]
 
 _log = structlog.get_logger("meseta.http")
+_TRACE_FILTERS = ("trace_id", "task_id", "name", "framework_id", "agent_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +93,8 @@ class HttpServer:
         self._thread = threading.Thread(target=self._loop.run_forever,
                                         name=f"meseta-http-{node.address}", daemon=True)
         self._runner: web.AppRunner | None = None
+        self._stopping = threading.Event()
+        """Set by ``stop()``: open ``/__trace__?follow=1`` streams end (within a second)."""
 
     def start(self) -> int:
         """Bind and serve; returns the port (a free one when asked for 0)."""
@@ -110,6 +122,7 @@ class HttpServer:
     def stop(self) -> None:
         if self._loop.is_closed():  # stopped already
             return
+        self._stopping.set()
         if self._runner is not None and self._thread.is_alive():
             fut = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
             try:
@@ -126,7 +139,14 @@ class HttpServer:
         if path == "/__processes__":
             return web.json_response(self.node.describe())
         if path == "/__trace__":
-            return web.json_response(list(self.node.tracer.recent))
+            return await self._trace(request)
+        plain = self.node.thread_routes.get(path)
+        if plain is not None:
+            preq = HttpRequest(request.method, path, dict(request.query), dict(request.headers),
+                               await request.read())
+            resp = await self._loop.run_in_executor(None, _run_plain, plain, preq)
+            return web.Response(status=resp.status, body=resp.body,
+                                content_type=resp.content_type, headers=resp.headers)
         remote = self.node.remote_hooks
         if path == "/__hooks__" and remote is not None:
             status, data = remote.handle(request.method, dict(request.query),
@@ -147,6 +167,45 @@ class HttpServer:
         return web.Response(status=resp.status, body=resp.body, content_type=resp.content_type,
                             headers=resp.headers)
 
+    async def _trace(self, request: web.Request) -> web.StreamResponse:
+        query = request.query
+        try:
+            since = float(query["since"]) if "since" in query else None
+            timeout = float(query["timeout"]) if "timeout" in query else None
+        except ValueError:
+            return web.json_response({"error": "since and timeout are numbers"}, status=400)
+        filters: dict[str, Any] = {k: query[k] for k in _TRACE_FILTERS if k in query}
+        tracer = self.node.tracer
+        if query.get("follow", "") not in ("1", "true", "yes"):
+            return web.json_response(select(tracer.snapshot(), since=since, **filters))
+        resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await resp.prepare(request)
+        deadline = None if timeout is None else self._loop.time() + timeout
+        events = tracer.snapshot()
+        fresh = select(events, since=since, **filters)
+        last = int(events[-1]["seq"]) if events else 0
+        try:
+            while True:
+                if fresh:
+                    await resp.write(b"".join(json.dumps(e, default=str).encode() + b"\n"
+                                              for e in fresh))
+                left = 1.0 if deadline is None else min(1.0, deadline - self._loop.time())
+                gone = request.transport is None or request.transport.is_closing()
+                if left <= 0 or gone or self._stopping.is_set():
+                    break
+                await self._loop.run_in_executor(None, tracer.wait_after, last, left)
+                events = [e for e in tracer.snapshot() if e["seq"] > last]
+                fresh = select(events, **filters)
+                if events:
+                    last = int(events[-1]["seq"])
+        except (ConnectionResetError, asyncio.CancelledError):
+            return resp
+        try:
+            await resp.write_eof()
+        except ConnectionResetError:
+            pass
+        return resp
+
     def _run(self, handler: HttpHandler, req: HttpRequest,
              reply: asyncio.Future[HttpResponse]) -> None:
         """Runs on the process's thread."""
@@ -156,6 +215,15 @@ class HttpServer:
             _log.exception("HTTP handler failed", path=req.path)
             resp = HttpResponse.json({"error": f"{type(exc).__name__}: {exc}"}, status=500)
         self._loop.call_soon_threadsafe(_settle, reply, resp)
+
+
+def _run_plain(handler: HttpHandler, req: HttpRequest) -> HttpResponse:
+    """Runs on one of the server's worker threads."""
+    try:
+        return handler(req)
+    except Exception as exc:
+        _log.exception("HTTP handler failed", path=req.path)
+        return HttpResponse.json({"error": f"{type(exc).__name__}: {exc}"}, status=500)
 
 
 def _settle(reply: asyncio.Future[HttpResponse], resp: HttpResponse) -> None:

@@ -105,6 +105,8 @@ class Node:
         self._local_links: dict[str, set[tuple[PID, str]]] = defaultdict(set)
         self._lock = threading.Lock()
         self.routes: dict[str, tuple[Process, HttpHandler]] = {}
+        self.thread_routes: dict[str, HttpHandler] = {}
+        """Routes served on the HTTP server's worker threads (``transport.http``)."""
         self.http_delegate: str | None = None
         """The process whose routes are also served without the ``/<name>`` prefix."""
         self._io = IOThread(self)
@@ -120,6 +122,7 @@ class Node:
         if self._io.error is not None:
             raise self._io.error
         self.port = self._io.port
+        self.tracer.node = self.address
         if self.requested_http_port is not None:
             from transport.http import HttpServer
 
@@ -217,7 +220,8 @@ class Node:
             self.stats["dropped/too_large"] += 1
             return
         if tracer.enabled:
-            tracer.event("trace.send", frm_text, str(to), message_name(msg), len(envelope), ctx)
+            tracer.event("trace.send", frm_text, str(to), message_name(msg), len(envelope), ctx,
+                         msg)
         self._io.submit(to.address, envelope, wake)
 
     def flush(self) -> None:
@@ -235,7 +239,7 @@ class Node:
             self.stats["dropped/hook"] += 1
             return
         if ctx is not None and self.tracer.enabled:
-            self.tracer.event("trace.send", str(frm), str(to), message_name(msg), None, ctx)
+            self.tracer.event("trace.send", str(frm), str(to), message_name(msg), None, ctx, msg)
         try:
             proc.actor_ref.tell([(frm, msg, ctx)])
         except pykka.ActorDeadError:
@@ -275,6 +279,11 @@ class Node:
         path = path if path.startswith("/") else "/" + path
         with self._lock:
             self.routes[f"/{proc.pid.name}{path}"] = (proc, handler)
+
+    def add_thread_route(self, path: str, handler: HttpHandler) -> None:
+        """Serve ``handler`` at ``path`` on a worker thread, never on an actor's thread."""
+        with self._lock:
+            self.thread_routes[path] = handler
 
     def find_route(self, path: str) -> tuple[Process, HttpHandler] | None:
         entry = self.routes.get(path)

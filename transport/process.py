@@ -20,7 +20,8 @@ Inbound messages arrive from the node as batches ``[(frm, msg, trace), ...]``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import pykka
@@ -118,8 +119,37 @@ class Process(pykka.ThreadingActor):
     # --- time -------------------------------------------------------------------------
 
     def delay(self, seconds: float, fn: Callable[..., Any], *args: Any) -> Timer:
-        """Run ``fn(*args)`` inside this actor after ``seconds`` on the node's clock."""
-        return self.node.clock.call_later(seconds, lambda: self._post(fn, *args))
+        """Run ``fn(*args)`` inside this actor after ``seconds`` on the node's clock.
+
+        A timer set while handling a traced message continues that trace (a retry is
+        part of what caused it)."""
+        ctx = self._trace
+        if ctx is None:
+            return self.node.clock.call_later(seconds, lambda: self._post(fn, *args))
+        return self.node.clock.call_later(
+            seconds, lambda: self._post(self._continue_trace, ctx, fn, args))
+
+    def _continue_trace(self, ctx: TraceContext, fn: Callable[..., Any],
+                        args: tuple[Any, ...]) -> None:
+        with self.continuing(ctx):
+            fn(*args)
+
+    @property
+    def trace_context(self) -> TraceContext | None:
+        """The trace of the message being handled (None outside a traced handler)."""
+        return self._trace
+
+    @contextmanager
+    def continuing(self, ctx: TraceContext | None) -> Iterator[None]:
+        """Send as if handling ``ctx``'s message (outside a handler: callbacks, timers)."""
+        if ctx is None or self._trace is not None:
+            yield
+            return
+        self._trace = ctx
+        try:
+            yield
+        finally:
+            self._trace = None
 
     def now(self) -> float:
         return self.node.clock.now()
@@ -182,6 +212,8 @@ class Process(pykka.ThreadingActor):
     def _dispatch(self, frm: PID, msg: Any, ctx: TraceContext | None) -> None:
         handler = self.handlers.get(type(msg))
         self.handled += 1
+        if ctx is None and self.node.tracer.enabled:
+            ctx = TraceContext.root()  # an untraced arrival starts a trace here
         if ctx is None:
             try:
                 if handler is None:
@@ -193,6 +225,7 @@ class Process(pykka.ThreadingActor):
                                name=message_name(msg))
             return
         self._trace = ctx
+        began = time.time()
         start = time.perf_counter()
         outcome = "ok"
         try:
@@ -211,4 +244,5 @@ class Process(pykka.ThreadingActor):
             if self.node.tracer.enabled:
                 self.node.tracer.event(
                     "trace.recv", str(frm), str(self.pid), message_name(msg), None, ctx,
-                    handler_ms=round((time.perf_counter() - start) * 1000, 3), outcome=outcome)
+                    msg, ts=began, handler_ms=round((time.perf_counter() - start) * 1000, 3),
+                    outcome=outcome)

@@ -14,6 +14,7 @@ follows the leading master through ZooKeeper).
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"meseta-agent: {exc}", file=sys.stderr)
         return 2
     configure(config.log_level, "json" if config.log_format == "json" else "console")
+    if config.trace:  # executors it launches trace too (they inherit MESETA_TRACE)
+        os.environ["MESETA_TRACE"] = "1"
     node = Node(config.ip, config.port, http_port=config.effective_http_port,
                 trace=config.trace or None, cpu_affinity=config.cpu_affinity)
     try:

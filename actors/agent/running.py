@@ -161,6 +161,8 @@ class ExecutorManager(SandboxManager):
                 agent=self.pid, framework=framework.info, executor=executor_info,
                 directory=sandbox.directory, run_id=run_id, grace_period=grace,
                 host=self.config.ip, recovery_timeout=self.config.recovery_timeout)
+            if self.trace_context is not None:  # the executor's registration continues it
+                env["MESETA_TRACE_PARENT"] = self.trace_context.to_env()
             spec = spec_for_command(executor_info.command, env, sandbox.directory,
                                     sandbox.stdout, sandbox.stderr)
             limits = container_limits(executor_info.resources + task.resources, command)

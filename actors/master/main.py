@@ -27,6 +27,7 @@ from actors.allocator.actor import AllocatorActor
 from actors.allocator.config import AllocatorConfig
 from actors.master.actor import MasterActor
 from actors.master.config import flags, from_flags
+from actors.master.trace_route import install_trace_route
 from actors.registry import Registrar, RegistryError, Storage, open_storage
 from transport import Node
 from transport.errors import TransportError
@@ -49,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TransportError as exc:
         print(f"meseta-master: cannot start: {exc}", file=sys.stderr)
         return 1
+    install_trace_route(node)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

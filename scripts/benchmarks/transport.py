@@ -14,6 +14,12 @@ threads share one core, chosen and rechecked by ``transport.affinity``; ``none``
 placement to the kernel, for comparison). Three seconds of pings before the first round
 let ``auto`` settle.
 
+``--trace`` adds a second pair of actor nodes with tracing on (``Node(trace=True)``: a
+trace event per send and receive, in the ring buffer and logged; logs go to /dev/null
+in every node here, so formatting is paid but not the terminal), measured in the same
+rounds: ``throughput_traced``, ``actor_rtt_p50_us_traced``, ``actor_rtt_p99_us_traced``,
+``trace_overhead_ratio`` (traced p50 / untraced p50) and ``trace_throughput_ratio``.
+
 Prints progress lines, then one JSON object (the last line) with ``actor_msgs_per_s``,
 ``raw_msgs_per_s``, ``throughput_ratio``, ``actor_rtt_p50_us``, ``raw_rtt_p50_us``,
 ``rtt_ratio`` and more; figures are medians over ``--rounds``.
@@ -35,6 +41,7 @@ import msgpack
 import zmq
 
 from transport import PID, Node, Process, handles, message
+from transport.logs import configure
 
 PAYLOAD = "x" * 64
 
@@ -124,8 +131,9 @@ class Driver(Process):
 # --- child processes ----------------------------------------------------------------
 
 
-def serve_actor(port_file: str) -> None:
-    node = Node("127.0.0.1", 0).start()
+def serve_actor(port_file: str, trace: bool = False) -> None:
+    configure("info", "json", stream=open(os.devnull, "w"))
+    node = Node("127.0.0.1", 0, trace=trace).start()
     node.spawn(Sink, "sink")
     with open(port_file, "w") as f:
         f.write(str(node.port))
@@ -209,20 +217,32 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--messages", type=int, default=50_000, help="one-way messages per round")
     parser.add_argument("--pings", type=int, default=2_000, help="round trips per round")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--trace", action="store_true",
+                        help="also measure actor nodes with tracing on, side by side")
     parser.add_argument("--cpu_affinity", default="auto",
                         help="placement of the actor nodes' threads: auto, none or a CPU")
     args = parser.parse_args(argv)
     os.environ["MESETA_CPU_AFFINITY"] = args.cpu_affinity  # the actor child inherits it
 
+    configure("info", "json", stream=open(os.devnull, "w"))
     actor_child, actor_port = start_child("serve-actor")
     raw_child, raw_port = start_child("serve-raw")
     node = Node("127.0.0.1", 0).start()
     driver = node.spawn(Driver, PID("sink", "127.0.0.1", actor_port)).proxy()
+    children = [actor_child, raw_child]
+    traced_node: Node | None = None
+    if args.trace:
+        traced_child, traced_port = start_child("serve-actor-traced")
+        children.append(traced_child)
+        traced_node = Node("127.0.0.1", 0, trace=True).start()
+        traced = traced_node.spawn(Driver, PID("sink", "127.0.0.1", traced_port)).proxy()
     ctx = zmq.Context()
     dealer = ctx.socket(zmq.DEALER)
     dealer.connect(f"tcp://127.0.0.1:{raw_port}")
     results: dict[str, list[float]] = {k: [] for k in (
         "actor_tput", "raw_tput", "actor_p50", "actor_p99", "raw_p50", "raw_p99")}
+    if args.trace:
+        results.update({k: [] for k in ("traced_tput", "traced_p50", "traced_p99")})
     lost = 0
     try:
         raw_ping(dealer, 200)  # warm up both paths
@@ -231,6 +251,10 @@ def main(argv: list[str]) -> int:
             warm: Future[tuple[float, int]] = Future()
             driver.ping(500, warm).get()
             warm.result(60)
+            if args.trace:
+                warm = Future()
+                traced.ping(500, warm).get()
+                warm.result(60)
         for rnd in range(args.rounds):
             elapsed, got = raw_flood(dealer, args.messages)
             results["raw_tput"].append(got / elapsed)
@@ -248,6 +272,18 @@ def main(argv: list[str]) -> int:
             actor_rtts = driver.rtts.get()
             results["actor_p50"].append(percentile(actor_rtts, 0.5) * 1e6)
             results["actor_p99"].append(percentile(actor_rtts, 0.99) * 1e6)
+            if args.trace:
+                done = Future()
+                traced.flood(args.messages, done)
+                elapsed, got = done.result(120)
+                lost += args.messages - got
+                results["traced_tput"].append(got / elapsed)
+                pinged = Future()
+                traced.ping(args.pings, pinged).get()
+                pinged.result(120)
+                traced_rtts = traced.rtts.get()
+                results["traced_p50"].append(percentile(traced_rtts, 0.5) * 1e6)
+                results["traced_p99"].append(percentile(traced_rtts, 0.99) * 1e6)
             print(f"round {rnd + 1}: " + ", ".join(
                 f"{k}={v[-1]:.0f}" for k, v in results.items()), file=sys.stderr, flush=True)
         placement = node.placement.describe()
@@ -255,7 +291,9 @@ def main(argv: list[str]) -> int:
         dealer.send(msgpack.packb({"t": "stop"}))
         ctx.destroy(linger=200)
         node.stop()
-        for child in (actor_child, raw_child):
+        if traced_node is not None:
+            traced_node.stop()
+        for child in children:
             assert child.stdin is not None
             child.stdin.close()
             try:
@@ -280,12 +318,20 @@ def main(argv: list[str]) -> int:
         "cpu_affinity": args.cpu_affinity,
         "driver_cpu": placement["cpu"],
     }
+    if args.trace:
+        out.update({
+            "throughput_traced": round(med["traced_tput"]),
+            "actor_rtt_p50_us_traced": round(med["traced_p50"]),
+            "actor_rtt_p99_us_traced": round(med["traced_p99"]),
+            "trace_overhead_ratio": round(med["traced_p50"] / med["actor_p50"], 3),
+            "trace_throughput_ratio": round(med["traced_tput"] / med["actor_tput"], 3),
+        })
     print(json.dumps(out))
     return 0
 
 
 if __name__ == "__main__":  # a child: python -m benchmarks.transport serve-actor|serve-raw FILE
-    if sys.argv[1] == "serve-actor":
-        serve_actor(sys.argv[2])
+    if sys.argv[1] in ("serve-actor", "serve-actor-traced"):
+        serve_actor(sys.argv[2], trace=sys.argv[1] == "serve-actor-traced")
     else:
         serve_raw(sys.argv[2])
