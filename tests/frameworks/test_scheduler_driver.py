@@ -165,8 +165,8 @@ def test_a_driver_started_with_an_id_fails_over_with_reregister(
     sched = RecordingScheduler()
     make_driver(sched, info=FrameworkInfo(user="u", name="n", id=FRAMEWORK_ID)).start()
     sched.wait_for("reregistered")
-    [msg] = master.messages(ReregisterFramework)
-    assert msg.failover is True and msg.framework_info.id == FRAMEWORK_ID
+    sent = master.messages(ReregisterFramework)  # a retry may beat the answer when slow
+    assert sent and all(m.failover and m.framework_info.id == FRAMEWORK_ID for m in sent)
     assert master.messages(RegisterFramework) == []
 
 

@@ -22,7 +22,10 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         leftovers = [p for p in psutil.Process().children(recursive=True)
                      if p.pid not in before]
         for proc in leftovers:
-            proc.kill()
+            try:
+                proc.kill()
+            except psutil.NoSuchProcess:  # it ended between the listing and the kill
+                pass
         psutil.wait_procs(leftovers, timeout=5)
 
 
