@@ -12,6 +12,10 @@ Built in: ``GET /__processes__`` lists the node's processes with their inbox siz
 peers and its counters; ``GET /__trace__`` gives the recent trace events (when on);
 ``/__hooks__`` drives the node's drop hooks, only when the node was started with
 ``MESETA_TEST_HOOKS=1`` (``transport.remote_hooks``; a test aid).
+
+A route's answer to ``GET`` carries ``Access-Control-Allow-Origin: *`` (unless the handler
+set it), so a page served by one node (the master's web UI) may read another's state and
+sandbox files (``/state``, ``/files/read``); nothing that changes state is opened that way.
 """
 
 from __future__ import annotations
@@ -144,8 +148,11 @@ class HttpServer:
             resp = await asyncio.wait_for(reply, self.request_timeout)
         except TimeoutError:
             return web.json_response({"error": "the process did not answer in time"}, status=504)
+        headers = resp.headers
+        if request.method in ("GET", "HEAD") and "Access-Control-Allow-Origin" not in headers:
+            headers = {**headers, "Access-Control-Allow-Origin": "*"}
         return web.Response(status=resp.status, body=resp.body, content_type=resp.content_type,
-                            headers=resp.headers)
+                            headers=headers)
 
     def _run(self, handler: HttpHandler, req: HttpRequest,
              reply: asyncio.Future[HttpResponse]) -> None:

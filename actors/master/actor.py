@@ -129,8 +129,10 @@ class MasterActor(AgentHandlers):
 
     def on_start(self) -> None:
         from actors.master.http import install_routes
+        from actors.master.webui import install_webui
 
         install_routes(self)
+        install_webui(self)
         _log.info("master started", master_id=self.master_id, pid=str(self.pid))
         if self.elected:
             self._recover_registry()
