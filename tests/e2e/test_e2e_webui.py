@@ -18,11 +18,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from actors.messages import TaskState
-from tests.e2e.conftest import LocalCluster
+from tests.e2e.conftest import LocalCluster, Node
 from tests.e2e.harness import WAIT, command_task, framework
 
 FAST = ("--allocation_interval=100ms",)
@@ -112,7 +113,9 @@ def test_browser_shows_a_running_task_its_agent_and_its_stdout(
 
         page = dom(browser, f"{master.http}/",
                    lambda d: "web-task-1" in d and "TASK_RUNNING" in d)
-        assert "web-task-1" in page and "TASK_RUNNING" in page, page[-3000:]
+        row = re.search(r'<tr><td><a href="#/tasks/[^"]+/web-task-1">web-task-1</a>.*?</tr>',
+                        page, re.S)
+        assert row is not None and "TASK_RUNNING" in row.group(0), page[-3000:]
         assert "webui-e2e" in page  # the framework's row
         assert f'href="#/agents/{agent_id}"' in page  # the agent's row links to its page
         assert "Cannot read the master" not in page
@@ -134,3 +137,31 @@ def test_browser_shows_a_running_task_its_agent_and_its_stdout(
         # What let the page read the agent: any origin may GET its state and files.
         status, headers, _ = _get(f"{agent.http}/state")
         assert status == 200 and headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_standby_masters_page_names_and_links_the_leader(
+        cluster: LocalCluster, browser: Browser, zookeeper: str, zk_path: str) -> None:
+    flags = (f"--zk=zk://{zookeeper}{zk_path}", "--zk_session_timeout=1secs")
+    first = cluster.master(*flags, name="master1")
+    second = cluster.master(*flags, name="master2")
+
+    def state(node: Node) -> dict[str, Any]:
+        return dict(json.loads(_get(f"{node.http}/master/state")[2]))
+
+    deadline = time.monotonic() + WAIT
+    while True:  # wait for the election, and for the standby to have detected it
+        standby = next((n for n in (first, second)
+                        if not state(n)["elected"] and state(n)["leader_info"]), None)
+        if standby is not None:
+            break
+        assert time.monotonic() < deadline, "no standby master learnt of a leader"
+        time.sleep(0.1)  # polling an external process's state; the deadline bounds it
+    leader = second if standby is first else first
+    assert state(leader)["elected"]
+    leader_port = leader.http.rpartition(":")[2]
+
+    page = dom(browser, f"{standby.http}/", lambda d: "not the leader" in d)
+    banner = re.search(r'<div id="leader"[^>]*>(.*?)</div>', page, re.S)
+    assert banner is not None and "not the leader" in banner.group(1), page[-2000:]
+    assert re.search(rf'href="http://[^"/]+:{leader_port}/"', banner.group(1)), banner.group(1)
+    assert leader.pid in banner.group(1)
