@@ -165,7 +165,11 @@ async function pageData() {
   if (route.page !== "task") return;
   const found = findTask(ui.state, route.fid, route.tid);
   if (!found) return;
-  await Promise.all([loadTrace(route.tid), loadSandbox(found.framework, found.task)]);
+  // A trace is gathered from every node: once a task is over, the one read is kept.
+  const known = ui.trace[route.tid];
+  const settled = known && known.status !== "error" && TERMINAL.has(known.taskState);
+  await Promise.all([settled ? null : loadTrace(route.tid, found.task.state),
+                     loadSandbox(found.framework, found.task)]);
   const box = ui.sandboxes[`${route.fid}/${route.tid}`];
   if (box && box.directory) {
     await Promise.all(["stdout", "stderr"].map((name) =>
@@ -173,10 +177,12 @@ async function pageData() {
   }
 }
 
-async function loadTrace(tid) {
+async function loadTrace(tid, taskState) {
   try {
     const data = await getJson(`/master/trace?task_id=${encodeURIComponent(tid)}`);
-    ui.trace[tid] = {status: "ok", events: Array.isArray(data) ? data : (data.events || [])};
+    // {"task_id", "messages": [...], "errors"} (a bare list of events is taken too)
+    const events = Array.isArray(data) ? data : (data.messages || data.events || []);
+    ui.trace[tid] = {status: "ok", events, errors: data.errors || [], taskState};
   } catch (e) {
     ui.trace[tid] = {status: e.status === 404 ? "missing" : "error", message: e.message};
   }
@@ -431,19 +437,35 @@ function sandboxSection(framework, task) {
   return out;
 }
 
+// A traced message's time: when it was sent, else received (seconds since the epoch).
+function traceTime(e) {
+  for (const k of ["sent", "received", "time", "ts"]) if (typeof e[k] === "number") return e[k];
+  return null;
+}
+
 function traceSection(task) {
   const out = [h("h2", {}, "Message trace")];
   const tr = ui.trace[task.id];
   if (!tr) return [...out, h("p", {class: "muted"}, "…")];
   if (tr.status === "missing") return [...out, h("p", {class: "muted", id: "trace-none"}, "tracing not available")];
   if (tr.status === "error") return [...out, h("p", {class: "muted"}, `trace: ${tr.message}`)];
-  if (!tr.events.length) return [...out, h("p", {class: "muted"}, "No trace events recorded for this task.")];
-  const events = [...tr.events].sort((a, b) => (a.time || 0) - (b.time || 0));
-  const t0 = events[0].time || 0;
-  return [...out, table(["#+Δms", "From", "", "To", "Message", "State"],
-    events.map((e) => [num(`+${Math.round(((e.time || 0) - t0) * 1000)}`),
-                       h("code", {}, e.from || "-"), "→", h("code", {}, e.to || "-"),
-                       e.name || "-", e.state ? stateBadge(e.state) : ""]))];
+  for (const e of tr.errors) out.push(h("p", {class: "muted"}, `trace: ${e}`));
+  if (!tr.events.length) {
+    return [...out, h("p", {class: "muted", id: "trace-empty"},
+                      "No traced messages for this task (nodes started with --trace record them).")];
+  }
+  // The master sends them in causal order; the offsets are from the earliest.
+  const times = tr.events.map(traceTime).filter((t) => t !== null);
+  const t0 = times.length ? Math.min(...times) : 0;
+  const ms = (t) => (t === null ? "" : `+${Math.round((t - t0) * 1000)}`);
+  return [...out, table(["#+Δms", "From", "", "To", "Message", "State", "#Latency ms"],
+    tr.events.map((e) => {
+      const sent = typeof e.sent === "number" ? e.sent : null;
+      const got = typeof e.received === "number" ? e.received : null;
+      return [num(ms(traceTime(e))), h("code", {}, e.frm || e.from || "-"), "→",
+              h("code", {}, e.to || "-"), e.name || "-", e.state ? stateBadge(e.state) : "",
+              num(sent !== null && got !== null ? ((got - sent) * 1000).toFixed(2) : "")];
+    }), "")];
 }
 
 // --- start --------------------------------------------------------------------------
@@ -453,7 +475,11 @@ function schedule() {
   ui.timer = document.getElementById("auto").checked ? setInterval(refresh, REFRESH_MS) : null;
 }
 
-window.addEventListener("hashchange", () => { if (ui.state) render(); refresh(); });
+window.addEventListener("hashchange", () => {
+  ui.trace = {};  // a page visited again reads its trace afresh
+  if (ui.state) render();
+  refresh();
+});
 document.getElementById("auto").addEventListener("change", schedule);
 refresh();
 schedule();
