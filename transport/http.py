@@ -20,6 +20,10 @@ them as chunked newline-delimited JSON, the matching recent ones first, then new
 they happen (``timeout=S`` ends the stream after S seconds; else the client does);
 ``/__hooks__`` drives the node's drop hooks, only when the node was started with
 ``MESETA_TEST_HOOKS=1`` (``transport.remote_hooks``; a test aid).
+
+A route's answer to ``GET`` carries ``Access-Control-Allow-Origin: *`` (unless the handler
+set it), so a page served by one node (the master's web UI) may read another's state and
+sandbox files (``/state``, ``/files/read``); nothing that changes state is opened that way.
 """
 
 from __future__ import annotations
@@ -164,8 +168,11 @@ class HttpServer:
             resp = await asyncio.wait_for(reply, self.request_timeout)
         except TimeoutError:
             return web.json_response({"error": "the process did not answer in time"}, status=504)
+        headers = resp.headers
+        if request.method in ("GET", "HEAD") and "Access-Control-Allow-Origin" not in headers:
+            headers = {**headers, "Access-Control-Allow-Origin": "*"}
         return web.Response(status=resp.status, body=resp.body, content_type=resp.content_type,
-                            headers=resp.headers)
+                            headers=headers)
 
     async def _trace(self, request: web.Request) -> web.StreamResponse:
         query = request.query

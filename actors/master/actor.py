@@ -11,7 +11,8 @@ Timers run on the node's clock (``self.delay``), so tests drive them with a
 ``ManualClock``: agent pings (every ``agent_ping_timeout``; an agent that misses
 ``max_agent_ping_timeouts`` pongs in a row is removed), framework failover (a scheduler
 whose connection broke is deactivated, and removed after its ``failover_timeout``), and
-the optional ``offer_timeout``. HTTP routes (``/master/state``...) are in ``http``.
+the optional ``offer_timeout``. HTTP routes (``/master/state``...) are in ``http``,
+the web UI's in ``webui``.
 
 Leadership: without ``config.zk`` the master is elected at once (standalone). With it,
 the master starts as a non-leading master and ``actors.master.leadership`` (run by
@@ -131,8 +132,10 @@ class MasterActor(AgentHandlers):
 
     def on_start(self) -> None:
         from actors.master.http import install_routes
+        from actors.master.webui import install_webui
 
         install_routes(self)
+        install_webui(self)
         _log.info("master started", master_id=self.master_id, pid=str(self.pid))
         if self.elected:
             self._recover_registry()
