@@ -59,7 +59,7 @@ class Node:
         *,
         http_port: int | None = None,
         clock: Clock | None = None,
-        trace: bool | None = None,
+        trace: bool | str | None = None,
         link_timeout: float = 3.0,
         max_message_size: int = 16 * 1024 * 1024,
         sndhwm: int = 10_000,

@@ -14,10 +14,12 @@ threads share one core, chosen and rechecked by ``transport.affinity``; ``none``
 placement to the kernel, for comparison). Three seconds of pings before the first round
 let ``auto`` settle.
 
-``--trace`` adds a second pair of actor nodes with tracing on (``Node(trace=True)``: a
-trace event per send and receive, in the ring buffer and logged; logs go to /dev/null
-in every node here, so formatting is paid but not the terminal), measured in the same
-rounds: ``throughput_traced``, ``actor_rtt_p50_us_traced``, ``actor_rtt_p99_us_traced``,
+``--trace`` (or ``--trace=log``) adds a second pair of actor nodes with tracing on
+(``Node(trace=True)``: a trace event per send and receive, in the ring buffer and logged;
+logs go to /dev/null in every node here, so formatting is paid but not the terminal);
+``--trace=ring`` the same with ``MESETA_TRACE=ring`` (events kept and served, no log
+line). Measured in the same rounds; the JSON gains ``trace_mode``,
+``throughput_traced``, ``actor_rtt_p50_us_traced``, ``actor_rtt_p99_us_traced``,
 ``trace_overhead_ratio`` (traced p50 / untraced p50) and ``trace_throughput_ratio``.
 
 Prints progress lines, then one JSON object (the last line) with ``actor_msgs_per_s``,
@@ -131,7 +133,7 @@ class Driver(Process):
 # --- child processes ----------------------------------------------------------------
 
 
-def serve_actor(port_file: str, trace: bool = False) -> None:
+def serve_actor(port_file: str, trace: bool | str = False) -> None:
     configure("info", "json", stream=open(os.devnull, "w"))
     node = Node("127.0.0.1", 0, trace=trace).start()
     node.spawn(Sink, "sink")
@@ -165,9 +167,10 @@ def serve_raw(port_file: str) -> None:
     ctx.destroy(linger=0)
 
 
-def start_child(mode: str) -> tuple[subprocess.Popen[bytes], int]:
+def start_child(mode: str, trace: str = "") -> tuple[subprocess.Popen[bytes], int]:
     port_file = f"/tmp/meseta-bench-{os.getpid()}-{mode}"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p),
+               MESETA_BENCH_TRACE=trace)
     proc = subprocess.Popen([sys.executable, "-m", "benchmarks.transport", mode, port_file],
                             stdin=subprocess.PIPE, env=env, start_new_session=True)
     deadline = time.monotonic() + 30
@@ -217,8 +220,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--messages", type=int, default=50_000, help="one-way messages per round")
     parser.add_argument("--pings", type=int, default=2_000, help="round trips per round")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--trace", action="store_true",
-                        help="also measure actor nodes with tracing on, side by side")
+    parser.add_argument("--trace", nargs="?", const="log", choices=("log", "ring"),
+                        help="also measure actor nodes with tracing on, side by side "
+                             "(log: events recorded and logged; ring: only recorded)")
     parser.add_argument("--cpu_affinity", default="auto",
                         help="placement of the actor nodes' threads: auto, none or a CPU")
     args = parser.parse_args(argv)
@@ -232,9 +236,10 @@ def main(argv: list[str]) -> int:
     children = [actor_child, raw_child]
     traced_node: Node | None = None
     if args.trace:
-        traced_child, traced_port = start_child("serve-actor-traced")
+        traced_child, traced_port = start_child("serve-actor-traced", args.trace)
         children.append(traced_child)
-        traced_node = Node("127.0.0.1", 0, trace=True).start()
+        mode: bool | str = True if args.trace == "log" else "ring"
+        traced_node = Node("127.0.0.1", 0, trace=mode).start()
         traced = traced_node.spawn(Driver, PID("sink", "127.0.0.1", traced_port)).proxy()
     ctx = zmq.Context()
     dealer = ctx.socket(zmq.DEALER)
@@ -323,6 +328,7 @@ def main(argv: list[str]) -> int:
             "throughput_traced": round(med["traced_tput"]),
             "actor_rtt_p50_us_traced": round(med["traced_p50"]),
             "actor_rtt_p99_us_traced": round(med["traced_p99"]),
+            "trace_mode": args.trace,
             "trace_overhead_ratio": round(med["traced_p50"] / med["actor_p50"], 3),
             "trace_throughput_ratio": round(med["traced_tput"] / med["actor_tput"], 3),
         })
@@ -332,6 +338,8 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":  # a child: python -m benchmarks.transport serve-actor|serve-raw FILE
     if sys.argv[1] in ("serve-actor", "serve-actor-traced"):
-        serve_actor(sys.argv[2], trace=sys.argv[1] == "serve-actor-traced")
+        traced = sys.argv[1] == "serve-actor-traced"
+        serve_actor(sys.argv[2], trace=("ring" if os.environ.get("MESETA_BENCH_TRACE") == "ring"
+                                        else True) if traced else False)
     else:
         serve_raw(sys.argv[2])
