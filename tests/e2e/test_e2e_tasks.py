@@ -12,6 +12,7 @@ import time
 
 from actors.messages import Filters, Reason, TaskState
 from tests.e2e.conftest import LocalCluster
+from tests.e2e.faults import state, wait_for
 from tests.e2e.harness import command_task, framework
 
 FAST = ("--allocation_interval=100ms",)
@@ -119,6 +120,8 @@ def test_a_hundred_tasks_over_three_agents_all_finish(cluster: LocalCluster) -> 
     master = cluster.master(*FAST)
     for _ in range(3):
         cluster.agent(master, resources="cpus:2;mem:2048")
+    # all three registered before the framework: its first offers come from each of them
+    wait_for(lambda: len(state(master)["agents"]) == 3, what="three agents registered")
     with framework(master.address) as (driver, sched):
         pending = [f"task-{i}" for i in range(100)]
         finished: set[str] = set()
