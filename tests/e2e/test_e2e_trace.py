@@ -40,10 +40,15 @@ def _find(msgs: list[dict[str, Any]], after: int, name: str, frm: str, to: str,
 
 
 def _complete(msgs: list[dict[str, Any]]) -> bool:
-    acks = [m for m in msgs if m["name"] == "StatusUpdateAcknowledgement"
-            and _role(m["frm"]) == "master"]
-    return len(acks) >= 2 and any(m.get("state") == "TASK_FINISHED"
-                                  and _role(m["to"]) == "scheduler" for m in msgs)
+    """Whether the last acknowledgement (of TASK_FINISHED) has reached the agent's trace: the
+    master records a received message once its handler is done, after what it sent."""
+    try:
+        i = _find(msgs, -1, "StatusUpdate", "master", "scheduler", "TASK_FINISHED")
+        i = _find(msgs, i, "StatusUpdateAcknowledgement", "scheduler", "master")
+        _find(msgs, i, "StatusUpdateAcknowledgement", "master", "agent")
+    except AssertionError:
+        return False
+    return True
 
 
 def test_a_tasks_trace_follows_it_through_master_agent_and_executor(
