@@ -26,14 +26,7 @@ __all__ = ["render_state", "resources_json"]
 
 def resources_json(resources: Resources) -> dict[str, Any]:
     """Mesos' ``/state`` resource map: ``{"cpus": 2.0, "ports": "[31000-32000]"}``."""
-    out: dict[str, Any] = dict(resources.scalars())
-    for name in sorted(resources.names() - set(out)):
-        ranges = resources.ranges(name)
-        if ranges:
-            out[name] = "[" + ",".join(f"{b}-{e}" for b, e in ranges) + "]"
-        else:
-            out[name] = "{" + ",".join(sorted(resources.items_of(name))) + "}"
-    return out
+    return resources.state_map()
 
 
 def _attribute(attr: Attribute) -> Any:

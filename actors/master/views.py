@@ -36,13 +36,7 @@ __all__ = [
 def resources_json(resources: Resources) -> dict[str, Any]:
     """Mesos' JSON model of resources: ``{"cpus": 4.0, "mem": 4096.0, "ports": "[...]"}``."""
     out: dict[str, Any] = {"cpus": 0.0, "mem": 0.0, "disk": 0.0, "gpus": 0.0}
-    out.update(resources.scalars())
-    for name in sorted(resources.names() - set(out)):
-        ranges = resources.ranges(name)
-        if ranges:
-            out[name] = "[" + ",".join(f"{b}-{e}" for b, e in ranges) + "]"
-        else:
-            out[name] = "{" + ",".join(sorted(resources.items_of(name))) + "}"
+    out.update(resources.state_map())
     return out
 
 

@@ -190,6 +190,18 @@ class Resources:
                 found = found | value
         return found
 
+    def state_map(self) -> dict[str, Any]:
+        """Mesos' ``/state`` resource map: ``{"cpus": 2.0, "ports": "[31000-32000]"}``
+        (scalars as numbers, ranges and sets as Mesos prints them)."""
+        out: dict[str, Any] = dict(self.scalars())
+        for name in sorted(self.names() - set(out)):
+            ranges = self.ranges(name)
+            if ranges:
+                out[name] = "[" + ",".join(f"{b}-{e}" for b, e in ranges) + "]"
+            else:
+                out[name] = "{" + ",".join(sorted(self.items_of(name))) + "}"
+        return out
+
     # -- filters --------------------------------------------------------------------
 
     def filter(self, predicate: Callable[[Resource], bool]) -> Resources:
