@@ -1,4 +1,11 @@
-"""Suite-wide fixtures: a real ZooKeeper server, started only for tests that ask for it.
+"""Suite-wide fixtures: a real ZooKeeper server, started only for tests that ask for it,
+and the reaping of processes the tests leave behind.
+
+The pytest process makes itself a child subreaper (``PR_SET_CHILD_SUBREAPER``): a process
+whose parent dies (an executor that outlives its SIGKILLed agent on purpose, waiting for a
+recovery that never comes) becomes pytest's child instead of init's, so the fixtures that
+kill what a test left (``psutil.Process().children(recursive=True)``) see it, and whatever
+is still alive when the session ends is killed, leaving no orphans behind.
 
 ``zookeeper`` yields ``"127.0.0.1:<port>"`` of a standalone server this session starts
 (see ``tests/zk_helpers.py``) and stops at the end; with ``MESETA_TEST_ZK=host:port`` set,
@@ -9,13 +16,33 @@ path (``zk_path``).
 
 from __future__ import annotations
 
+import ctypes
 import os
 import uuid
 from collections.abc import Iterator
 
+import psutil
 import pytest
 
 from tests.zk_helpers import ZooKeeperServer, ZooKeeperUnavailable
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_orphans() -> Iterator[None]:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: orphans go to init as before
+        pass
+    yield
+    leftovers = psutil.Process().children(recursive=True)
+    for proc in leftovers:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(leftovers, timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ for the worker to be idle too (or held), so its callbacks have run when it retur
 from __future__ import annotations
 
 import queue
+import threading
 from collections import defaultdict
 from typing import Any, TypeVar
 
@@ -37,12 +38,28 @@ WAIT = 20.0
 T = TypeVar("T")
 
 
+class _Queues(defaultdict[type, "queue.Queue[Any]"]):
+    """One queue per message type, made once even when the test's thread and the actor's
+    ask for a new type at the same moment (a plain defaultdict could make two, and the
+    test would wait on the one the message did not go to)."""
+
+    def __init__(self) -> None:
+        super().__init__(queue.Queue)
+        self._lock = threading.Lock()
+
+    def __missing__(self, key: type) -> queue.Queue[Any]:
+        with self._lock:
+            if key not in self:
+                self[key] = queue.Queue()
+            return dict.__getitem__(self, key)
+
+
 class Recorder(Process):
     """A stand-in that records every message it gets, by type."""
 
     def __init__(self, node: Node, name: str) -> None:
         super().__init__(node, name)
-        self.inbox: defaultdict[type, queue.Queue[Any]] = defaultdict(queue.Queue)
+        self.inbox: defaultdict[type, queue.Queue[Any]] = _Queues()
         self.frm: dict[type, PID] = {}
 
     def unhandled(self, frm: PID, msg: Any) -> None:
