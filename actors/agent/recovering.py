@@ -45,7 +45,6 @@ from actors.agent.executors import (
     FrameworkRecord,
     Termination,
     lost_or,
-    termination_status,
 )
 from actors.agent.recovery import (
     ExecutorCheckpoint,
@@ -185,11 +184,7 @@ class AgentRecovery(ExecutorManager):
             return
         executor.state = ExecutorState.TERMINATED
         if not run.completed:
-            termination = termination_status(executor, framework.info, None)
-            for task in list(executor.live()):
-                self._send_agent_update(framework.info, task.task_id, termination.state,
-                                        termination.reason, termination.message,
-                                        executor.executor_id)
+            self._end_live_tasks(framework, executor, None)
             self.ckpt.sentinel(self.agent_id, executor)
         self._clean_up(framework, executor)
 

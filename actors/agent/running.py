@@ -378,6 +378,15 @@ class ExecutorManager(SandboxManager):
             self.launcher.kill(os_pid)  # whatever is left of its process group
         self._executor_terminated(executor, wait_status)
 
+    def _end_live_tasks(self, framework: FrameworkRecord, executor: ExecutorRecord,
+                        wait_status: int | None) -> None:
+        """Each live task of an ended executor gets its terminal update."""
+        termination = termination_status(executor, framework.info, wait_status)
+        for task in list(executor.live()):
+            self._send_agent_update(framework.info, task.task_id, termination.state,
+                                    termination.reason, termination.message,
+                                    executor.executor_id)
+
     def _executor_terminated(self, executor: ExecutorRecord, wait_status: int | None) -> None:
         self.containerizer.destroy(executor.run_id)  # what is left of its cgroups, then rmdir
         executor.cancel_timer()
@@ -388,11 +397,7 @@ class ExecutorManager(SandboxManager):
             return
         _log.debug("executor exited", executor_id=executor.executor_id, status=wait_status)
         if not framework.terminating:
-            termination = termination_status(executor, framework.info, wait_status)
-            for task in list(executor.live()):
-                self._send_agent_update(framework.info, task.task_id, termination.state,
-                                        termination.reason, termination.message,
-                                        executor.executor_id)
+            self._end_live_tasks(framework, executor, wait_status)
         if framework.info.checkpoint:
             self.ckpt.sentinel(self.agent_id, executor)
         if not executor.command_executor and self.registered:

@@ -222,11 +222,7 @@ class AgentHandlers(MasterProcess):
 
     def _removed(self, outcome: Outcome, agent: agents.AgentRecord) -> None:
         self._removing.discard(agent.id)
-        if isinstance(outcome, OperationRefused):
-            _log.warning("agent was not admitted in the registry", agent_id=agent.id,
-                         reason=str(outcome))
-        if self.books.agents.registered.get(agent.id) is agent:
-            self._remove_agent(agent, "removed")
+        self._stored_removal(outcome, agent, "removed")
 
     def _mark_unreachable(self, agent: agents.AgentRecord) -> None:
         if agent.id in self._marking_unreachable or agent.id in self._removing:
@@ -237,11 +233,17 @@ class AgentHandlers(MasterProcess):
 
     def _marked_unreachable(self, outcome: Outcome, agent: agents.AgentRecord) -> None:
         self._marking_unreachable.discard(agent.id)
+        self._stored_removal(outcome, agent, "unreachable")
+
+    def _stored_removal(self, outcome: Outcome, agent: agents.AgentRecord,
+                        why: Literal["unreachable", "removed"]) -> None:
+        """The registry has the agent's removal: drop it from the books, unless it is
+        another record by now (it came back while the write was in flight)."""
         if isinstance(outcome, OperationRefused):
             _log.warning("agent was not admitted in the registry", agent_id=agent.id,
                          reason=str(outcome))
         if self.books.agents.registered.get(agent.id) is agent:
-            self._remove_agent(agent, "unreachable")
+            self._remove_agent(agent, why)
 
     def _remove_agent(self, agent: agents.AgentRecord,
                       why: Literal["unreachable", "removed"]) -> None:
