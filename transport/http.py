@@ -21,6 +21,15 @@ they happen (``timeout=S`` ends the stream after S seconds; else the client does
 ``/__hooks__`` drives the node's drop hooks, only when the node was started with
 ``MESETA_TEST_HOOKS=1`` (``transport.remote_hooks``; a test aid).
 
+A handler may answer with a stream: ``HttpResponse(200, stream=HttpStream(on_close))``. The
+status and headers go out at once, then every ``stream.write(chunk)`` (from any thread, e.g.
+the process's, long after the handler returned) as chunked transfer encoding, until the
+process calls ``stream.close()`` or the client goes away; in the latter case ``on_close``
+runs on the process's thread (within a second), so a process may keep a subscriber's stream
+(Mesos' scheduler and executor HTTP APIs) and learn when it drops.
+
+Request headers are case-insensitive (``request.headers["mesos-stream-id"]`` works).
+
 A route's answer to ``GET`` carries ``Access-Control-Allow-Origin: *`` (unless the handler
 set it), so a page served by one node (the master's web UI) may read another's state and
 sandbox files (``/state``, ``/files/read``); nothing that changes state is opened that way.
@@ -37,14 +46,16 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from aiohttp import web
+from multidict import CIMultiDict
 
 from transport.errors import BindError
 from transport.trace import select
 
 if TYPE_CHECKING:
     from transport.node import Node
+    from transport.process import Process
 
-__all__ = ["HttpHandler", "HttpRequest", "HttpResponse", "HttpServer"]
+__all__ = ["HttpHandler", "HttpRequest", "HttpResponse", "HttpServer", "HttpStream"]
 
 _log = structlog.get_logger("meseta.http")
 _TRACE_FILTERS = ("trace_id", "task_id", "name", "framework_id", "agent_id")
@@ -64,6 +75,65 @@ class HttpRequest:
         return json.loads(self.body or b"null")
 
 
+class HttpStream:
+    """A response body written after the handler returned; see the module docstring.
+
+    ``write`` and ``close`` are thread-safe and never block; chunks written before the
+    server starts sending are kept and sent first. ``write`` returns False once the stream
+    is closed or its client has gone.
+    """
+
+    def __init__(self, on_close: Callable[[], None] | None = None) -> None:
+        self.on_close = on_close
+        self._lock = threading.Lock()
+        self._chunks: list[bytes] = []
+        self._closed = False
+        """The writer closed it."""
+        self._gone = False
+        """The client went away (or the server stopped)."""
+        self._wake: Callable[[], object] | None = None
+
+    @property
+    def open(self) -> bool:
+        with self._lock:
+            return not (self._closed or self._gone)
+
+    def write(self, data: bytes) -> bool:
+        with self._lock:
+            if self._closed or self._gone:
+                return False
+            self._chunks.append(data)
+            wake = self._wake
+        if wake is not None:
+            wake()
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed or self._gone:
+                return
+            self._closed = True
+            wake = self._wake
+        if wake is not None:
+            wake()
+
+    def _attach(self, wake: Callable[[], object]) -> None:
+        with self._lock:
+            self._wake = wake
+
+    def _take(self) -> tuple[list[bytes], bool]:
+        with self._lock:
+            chunks, self._chunks = self._chunks, []
+            return chunks, self._closed
+
+    def _leave(self) -> bool:
+        """The server stops sending; True when the writer had not closed it."""
+        with self._lock:
+            self._gone = True
+            self._chunks = []
+            return not self._closed
+
+
 @dataclass(slots=True)
 class HttpResponse:
     """What a route handler returns."""
@@ -72,6 +142,8 @@ class HttpResponse:
     body: bytes = b""
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+    stream: HttpStream | None = None
+    """When set, ``body`` is ignored and the stream's chunks are the body."""
 
     @classmethod
     def json(cls, data: Any, status: int = 200) -> HttpResponse:
@@ -146,8 +218,8 @@ class HttpServer:
             return await self._trace(request)
         plain = self.node.thread_routes.get(path)
         if plain is not None:
-            preq = HttpRequest(request.method, path, dict(request.query), dict(request.headers),
-                               await request.read())
+            preq = HttpRequest(request.method, path, dict(request.query),
+                               CIMultiDict(request.headers), await request.read())
             resp = await self._loop.run_in_executor(None, _run_plain, plain, preq)
             return web.Response(status=resp.status, body=resp.body,
                                 content_type=resp.content_type, headers=resp.headers)
@@ -160,7 +232,7 @@ class HttpServer:
         if found is None:
             return web.json_response({"error": f"no route {path}"}, status=404)
         proc, handler = found
-        req = HttpRequest(request.method, path, dict(request.query), dict(request.headers),
+        req = HttpRequest(request.method, path, dict(request.query), CIMultiDict(request.headers),
                           await request.read())
         reply: asyncio.Future[HttpResponse] = self._loop.create_future()
         proc._post(self._run, handler, req, reply)
@@ -171,8 +243,43 @@ class HttpServer:
         headers = resp.headers
         if request.method in ("GET", "HEAD") and "Access-Control-Allow-Origin" not in headers:
             headers = {**headers, "Access-Control-Allow-Origin": "*"}
+        if resp.stream is not None:
+            return await self._stream(request, resp, headers, proc)
         return web.Response(status=resp.status, body=resp.body, content_type=resp.content_type,
                             headers=headers)
+
+    async def _stream(self, request: web.Request, resp: HttpResponse, headers: dict[str, str],
+                      proc: Process) -> web.StreamResponse:
+        stream = resp.stream
+        assert stream is not None
+        out = web.StreamResponse(status=resp.status,
+                                 headers={**headers, "Content-Type": resp.content_type})
+        out.enable_chunked_encoding()
+        ready = asyncio.Event()
+        stream._attach(lambda: self._loop.call_soon_threadsafe(ready.set))
+        try:
+            await out.prepare(request)
+            while True:
+                chunks, closed = stream._take()
+                if chunks:
+                    await out.write(b"".join(chunks))
+                if closed:
+                    await out.write_eof()
+                    break
+                gone = request.transport is None or request.transport.is_closing()
+                if gone or self._stopping.is_set():
+                    break
+                try:
+                    await asyncio.wait_for(ready.wait(), 1.0)
+                except TimeoutError:
+                    pass
+                ready.clear()
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            if stream._leave() and stream.on_close is not None:
+                proc._post(_run_on_close, stream)
+        return out
 
     async def _trace(self, request: web.Request) -> web.StreamResponse:
         query = request.query
@@ -231,6 +338,15 @@ def _run_plain(handler: HttpHandler, req: HttpRequest) -> HttpResponse:
     except Exception as exc:
         _log.exception("HTTP handler failed", path=req.path)
         return HttpResponse.json({"error": f"{type(exc).__name__}: {exc}"}, status=500)
+
+
+def _run_on_close(stream: HttpStream) -> None:
+    """Runs on the process's thread once a stream's client has gone."""
+    assert stream.on_close is not None
+    try:
+        stream.on_close()
+    except Exception:
+        _log.exception("HTTP stream close callback failed")
 
 
 def _settle(reply: asyncio.Future[HttpResponse], resp: HttpResponse) -> None:
