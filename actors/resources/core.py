@@ -282,6 +282,33 @@ class Resources:
                 left[name] -= take
         return Resources._wrap(items)
 
+    def find(self, target: Resources | Mapping[str, float]) -> Resources | None:
+        """Entries of this bag holding ``target``'s scalar quantities, or None if short.
+
+        Mesos' ``Resources::find`` for scalars: what a task needs, cut from an offer
+        whatever the offer's roles — unreserved entries first, then reserved ones — so
+        a framework asks for ``cpus:1;mem:64`` and launches with ``cpus(batch):1;...``
+        when its role's reservation is what it was offered. ``target``'s own roles are
+        ignored; its non-scalar entries are not looked for (cut ports out separately).
+        """
+        wanted = (target.quantities() if isinstance(target, Resources)
+                  else {name: to_milli(v) for name, v in target.items()})
+        items: dict[Key, Value] = {}
+        for name, need in wanted.items():
+            entries = sorted(((k, v) for k, v in self._items.items()
+                              if k[0] == name and isinstance(v, int)),
+                             key=lambda kv: (len(kv[0][1]), str(kv[0][1])))
+            for key, value in entries:
+                if need <= 0:
+                    break
+                assert isinstance(value, int)
+                take = min(value, need)
+                items[key] = take
+                need -= take
+            if need > 0:
+                return None
+        return Resources._wrap(items)
+
     # -- algebra --------------------------------------------------------------------
 
     def __add__(self, other: Resources) -> Resources:

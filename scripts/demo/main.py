@@ -16,6 +16,10 @@ import shutil
 import sys
 import tempfile
 
+if __name__ == "__main__":  # run as a script: scripts/ and the checkout are the import roots
+    _SCRIPTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path[:0] = [_SCRIPTS, os.path.dirname(_SCRIPTS)]
+
 from demo.plot import plot
 from demo.run import DemoError, run_mode
 from demo.timeline import compare
@@ -64,7 +68,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    scripts = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    sys.path.insert(0, scripts)
-    sys.path.insert(1, os.path.dirname(scripts))
     raise SystemExit(main())

@@ -195,3 +195,14 @@ def test_resources_are_immutable_values() -> None:
     assert {a, Resources.parse("cpus:1")} == {a}
     with pytest.raises(AttributeError):
         a.foo = 1  # type: ignore[attr-defined]
+
+
+def test_find_cuts_a_tasks_scalars_from_an_offer_whatever_its_roles() -> None:
+    offer = Resources.parse("cpus(batch):2;cpus:0.5;mem(batch):1024;ports(batch):[31000-31001]")
+    found = offer.find(Resources.parse("cpus:1;mem:64"))
+    assert found == Resources.parse("cpus:0.5;cpus(batch):0.5;mem(batch):64")
+    assert offer.contains(found)
+    assert offer.find({"cpus": 2.5, "mem": 1024}) is not None
+    assert offer.find({"cpus": 2.6}) is None
+    assert offer.find({"gpus": 1}) is None
+    assert offer.find({}) == Resources()
