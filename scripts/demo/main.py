@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 
@@ -45,12 +46,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--interval and --timeout must be positive")
     workload = Workload.short() if args.short else Workload()
     work_dir = args.work_dir or tempfile.mkdtemp(prefix="meseta-utilization-")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops it as Ctrl-C does
     try:
         static = run_mode(workload, True, work_dir, args.interval, args.timeout)
         shared = run_mode(workload, False, work_dir, args.interval, args.timeout)
     except DemoError as exc:
         print(f"utilization: {exc} (logs in {work_dir})", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"utilization: interrupted (logs in {work_dir})", file=sys.stderr)
+        return 130
     result = compare(static, shared)
     plot(static, shared, workload.total_cpus, args.out)
     for mode in ("static", "shared"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -144,6 +145,8 @@ def run_mode(workload: Workload, static: bool, work_dir: str, interval: float = 
             time.sleep(0.1)
         timeline.makespan_s = max(timeline.finished.values())
     finally:
+        # a second Ctrl-C must not leave the cluster behind half stopped
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         if sampler is not None:
             sampler.done.set()
             sampler.join(5)
@@ -157,4 +160,5 @@ def run_mode(workload: Workload, static: bool, work_dir: str, interval: float = 
                 os.killpg(proc.pid, 9)
                 proc.wait()
         cluster.stop()
+        signal.signal(signal.SIGINT, previous)
     return timeline
