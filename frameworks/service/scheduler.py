@@ -99,9 +99,12 @@ class ServiceScheduler(Scheduler):
             self.state_file.save(self.snapshot())
 
     def wants_offers(self) -> bool:
+        """Citizen's question: offers are wanted while reconciling or to launch."""
         with self.lock:
-            return not self.reconciled or planner.wants_offers(
-                list(self.apps.values()), list(self.tasks.values()))
+            return not self.reconciled or self._wants_launch()
+
+    def _wants_launch(self) -> bool:
+        return planner.wants_offers(list(self.apps.values()), list(self.tasks.values()))
 
     def new_version(self) -> str:
         return version_at(self.clock())
@@ -176,6 +179,10 @@ class ServiceScheduler(Scheduler):
                 if not self.reconciled:
                     self.reconciled = True
                     _log.info("reconciled", tasks=len(self.tasks))
+                    if self._wants_launch():
+                        # A failed-over framework inherits its predecessor's refusal
+                        # filters, which Citizen cannot know of: clear them once.
+                        driver.revive_offers(self.citizen.roles)
                     self.converge()
                 return
             if status.task_id.startswith("service-reconciliation."):
@@ -246,8 +253,10 @@ class ServiceScheduler(Scheduler):
                 self._kill(driver, self.tasks[task_id], now)
             if doomed:
                 self.save()
-            if planner.wants_offers(list(self.apps.values()), list(self.tasks.values())):
+            if self._wants_launch():
                 self.citizen.want(driver)
+            else:
+                self.citizen.idle(driver)
 
     def _kill(self, driver: SchedulerDriver, task: ServiceTask, now: float) -> None:
         task.killing = True

@@ -1,0 +1,194 @@
+"""The service framework against a real cluster: real master, agents, tasks, framework process.
+
+Each test starts ``python -m frameworks.service run`` as an OS process of its own (in the
+cluster's node list, so teardown kills it), drives it through its HTTP API and checks
+what the master says (``/master/frameworks``): instances kept running, replaced when
+killed, scaled, rolled over to a new version, spread by constraints, offers suppressed
+when nothing is wanted, and tasks adopted by a restarted framework.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from tests.e2e.conftest import READY_TIMEOUT, LocalCluster, Node, _drain
+
+pytestmark = pytest.mark.slow
+
+WAIT = 90.0
+
+
+def start_service(cluster: LocalCluster, master: Node, apps: list[dict[str, Any]],
+                  state_dir: Path, name: str = "service") -> Node:
+    apps_file = cluster.tmp / f"{name}-apps.json"
+    apps_file.write_text(json.dumps(apps))
+    log_path = cluster.tmp / f"{name}.log"
+    log = open(log_path, "ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "frameworks.service", "run", f"--master={master.address}",
+         f"--apps={apps_file}", "--http_port=0", f"--state_dir={state_dir}",
+         "--log_level=info"], stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline().decode(errors="replace")
+        if not line:
+            break
+        if line.startswith("service: registered "):
+            threading.Thread(target=_drain, args=(proc.stdout, log), daemon=True).start()
+            _, _, framework_id, url = line.split()
+            node = Node(name, proc, framework_id, url, log_path)
+            cluster.nodes.append(node)
+            return node
+    proc.kill()
+    raise AssertionError(f"service did not start:\n{log_path.read_text(errors='replace')}")
+
+
+def call(url: str, method: str = "GET", body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        return json.loads(reply.read())
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.3)
+
+
+def framework(master: Node, framework_id: str) -> dict[str, Any]:
+    data = call(f"{master.http}/master/frameworks?framework_id={framework_id}")
+    for f in data["frameworks"]:
+        if f["id"] == framework_id:
+            return dict(f)
+    raise AssertionError(f"master does not know framework {framework_id}")
+
+
+def master_running(master: Node, framework_id: str) -> set[str]:
+    return {t["id"] for t in framework(master, framework_id)["tasks"]
+            if t["state"] == "TASK_RUNNING"}
+
+
+def running(service: Node, app_id: str) -> list[dict[str, Any]]:
+    tasks = call(f"{service.http}/v2/apps/{app_id}/tasks")["tasks"]
+    return [t for t in tasks if t["state"] == "TASK_RUNNING" and not t["killing"]]
+
+
+def n_running(service: Node, app_id: str, n: int) -> Callable[[], list[dict[str, Any]]]:
+    def check() -> list[dict[str, Any]]:
+        tasks = call(f"{service.http}/v2/apps/{app_id}/tasks")["tasks"]
+        up = [t for t in tasks if t["state"] == "TASK_RUNNING" and not t["killing"]]
+        return up if len(up) == n and len(tasks) == n else []
+    return check
+
+
+def suppressed(master: Node, framework_id: str) -> Callable[[], bool]:
+    return lambda: bool(framework(master, framework_id)["suppressed_roles"])
+
+
+def sleeper(instances: int, **extra: Any) -> dict[str, Any]:
+    return {"id": "sleeper", "cmd": "sleep 1001", "instances": instances, "cpus": 0.1,
+            "mem": 16, "backoffSeconds": 0.5, **extra}
+
+
+def test_service_spreads_unique_instances_replaces_a_killed_one_and_suppresses(
+        cluster: LocalCluster) -> None:
+    master = cluster.master()
+    agents = [cluster.agent(master, "cpus:2;mem:1024;ports:[31000-31100]",
+                            f"--hostname=host{i}") for i in (1, 2)]
+    service = start_service(cluster, master, [sleeper(
+        2, ports=1, constraints=[["hostname", "UNIQUE"]])], cluster.tmp / "state")
+    first = wait_for("2 instances", n_running(service, "sleeper", 2))
+    assert {t["host"] for t in first} == {"host1", "host2"}
+    assert len({t["agentId"] for t in first}) == 2
+    assert master_running(master, service.pid) == {t["id"] for t in first}
+    wait_for("offers suppressed", suppressed(master, service.pid))
+
+    victims = [p for a in agents for p in psutil.Process(a.proc.pid).children(recursive=True)
+               if p.name() == "sleep" and "1001" in p.cmdline()]
+    assert len(victims) == 2
+    victims[0].kill()
+    old_ids = {t["id"] for t in first}
+
+    def replaced() -> list[dict[str, Any]]:
+        up = n_running(service, "sleeper", 2)()
+        return up if up and {t["id"] for t in up} != old_ids else []
+
+    second = wait_for("a replacement instance", replaced)
+    assert len({t["id"] for t in second} & old_ids) == 1
+    assert {t["host"] for t in second} == {"host1", "host2"}
+    assert all(t["ports"] and 31000 <= t["ports"][0] <= 31100 for t in second)
+    wait_for("offers suppressed again", suppressed(master, service.pid))
+    assert master_running(master, service.pid) == {t["id"] for t in second}
+
+
+def test_service_scales_up_and_down_and_rolls_a_restart_over(cluster: LocalCluster) -> None:
+    master = cluster.master()
+    cluster.agent(master, "cpus:2;mem:1024;ports:[31000-31100]")
+    service = start_service(cluster, master, [sleeper(1)], cluster.tmp / "state")
+    app_url = f"{service.http}/v2/apps/sleeper"
+    (original,) = wait_for("1 instance", n_running(service, "sleeper", 1))
+
+    call(app_url, "PUT", {"instances": 3})
+    three = wait_for("3 instances", n_running(service, "sleeper", 3))
+    assert original["id"] in {t["id"] for t in three}
+    assert call(app_url)["app"]["version"] == original["version"]  # a scale keeps it
+
+    call(app_url, "PUT", {"instances": 2})
+    two = wait_for("2 instances", n_running(service, "sleeper", 2))
+    newest = max(three, key=lambda t: (t["launchedAt"], t["id"]))  # newest goes first
+    assert newest["id"] not in {t["id"] for t in two}
+    assert original["id"] in {t["id"] for t in two}
+
+    version = call(f"{app_url}/restart", "POST")["version"]
+    assert version != original["version"]
+
+    def rolled() -> list[dict[str, Any]]:
+        up = n_running(service, "sleeper", 2)()
+        return up if up and all(t["version"] == version for t in up) else []
+
+    after = wait_for("all instances on the new version", rolled)
+    assert not {t["id"] for t in after} & {t["id"] for t in two}
+    states = {t["id"]: t["state"] for t in framework(master, service.pid)["completed_tasks"]}
+    assert all(states.get(t["id"]) == "TASK_KILLED" for t in two), states
+    assert master_running(master, service.pid) == {t["id"] for t in after}
+
+
+def test_a_restarted_service_adopts_its_tasks_without_duplicates(
+        cluster: LocalCluster) -> None:
+    master = cluster.master()
+    cluster.agent(master, "cpus:2;mem:1024;ports:[31000-31100]")
+    state_dir = cluster.tmp / "state"
+    service = start_service(cluster, master, [sleeper(2)], state_dir)
+    before = {t["id"] for t in wait_for("2 instances", n_running(service, "sleeper", 2))}
+
+    os.killpg(service.proc.pid, signal.SIGKILL)
+    service.proc.wait(30)
+    again = start_service(cluster, master, [sleeper(2)], state_dir, name="service2")
+    assert again.pid == service.pid  # the same framework id
+
+    after = {t["id"] for t in wait_for("2 adopted instances", n_running(again, "sleeper", 2))}
+    assert after == before
+    wait_for("offers suppressed", suppressed(master, again.pid))
+    assert master_running(master, again.pid) == before
+    assert len(framework(master, again.pid)["tasks"]) == 2
