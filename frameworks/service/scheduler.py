@@ -59,7 +59,12 @@ KILL_RETRY = 10.0
 
 def version_at(now: float) -> str:
     """Marathon's version string: the UTC time of the change."""
-    return datetime.fromtimestamp(now, UTC).isoformat(timespec="microseconds")
+    return _version_us(round(now * 1e6))
+
+
+def _version_us(us: int) -> str:
+    moment = datetime.fromtimestamp(us // 10**6, UTC).replace(microsecond=us % 10**6)
+    return moment.isoformat(timespec="microseconds")
 
 
 class ServiceScheduler(Scheduler):
@@ -86,6 +91,7 @@ class ServiceScheduler(Scheduler):
         self._marker = ""
         self._marker_sent = 0.0
         self._last_tick = clock()
+        self._version_us = 0
 
     # --- state ------------------------------------------------------------------------
 
@@ -107,7 +113,10 @@ class ServiceScheduler(Scheduler):
         return planner.wants_offers(list(self.apps.values()), list(self.tasks.values()))
 
     def new_version(self) -> str:
-        return version_at(self.clock())
+        """A version later than any given before (two changes in one clock tick differ)."""
+        with self.lock:
+            self._version_us = max(round(self.clock() * 1e6), self._version_us + 1)
+            return _version_us(self._version_us)
 
     # --- registration and reconciliation ----------------------------------------------
 
