@@ -220,7 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     verbs = ["run", *CLIENT_VERBS]
     if not args or args[0] not in verbs:
-        print(f"usage: python -m frameworks.service {{{'|'.join(verbs)}}} ... (--help)",
+        print(f"usage: python -m frameworks.service {{{'|'.join(verbs)}}} ... "
+              "(VERB --help for its flags)",
               file=sys.stderr)
         return 2
     if args[0] == "run":

@@ -9,6 +9,7 @@ when nothing is wanted, and tasks adopted by a restarted framework.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -24,6 +25,7 @@ from typing import Any
 import psutil
 import pytest
 
+from frameworks.service import cli
 from tests.e2e.conftest import READY_TIMEOUT, LocalCluster, Node, _drain
 
 pytestmark = pytest.mark.slow
@@ -149,10 +151,15 @@ def test_service_scales_up_and_down_and_rolls_a_restart_over(cluster: LocalClust
     app_url = f"{service.http}/v2/apps/sleeper"
     (original,) = wait_for("1 instance", n_running(service, "sleeper", 1))
 
-    call(app_url, "PUT", {"instances": 3})
+    out = io.StringIO()
+    assert cli.client("scale", ["sleeper", "3", f"--url={service.http}"], out) == 0
+    assert out.getvalue().startswith("version ")
     three = wait_for("3 instances", n_running(service, "sleeper", 3))
     assert original["id"] in {t["id"] for t in three}
     assert call(app_url)["app"]["version"] == original["version"]  # a scale keeps it
+    out = io.StringIO()
+    assert cli.client("apps", [f"--url={service.http}"], out) == 0
+    assert out.getvalue().splitlines()[1].split()[:4] == ["/sleeper", "3", "3", "3"]
 
     call(app_url, "PUT", {"instances": 2})
     two = wait_for("2 instances", n_running(service, "sleeper", 2))
