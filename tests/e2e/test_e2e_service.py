@@ -13,9 +13,7 @@ import io
 import json
 import os
 import signal
-import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -26,7 +24,7 @@ import psutil
 import pytest
 
 from frameworks.service import cli
-from tests.e2e.conftest import READY_TIMEOUT, LocalCluster, Node, _drain
+from tests.e2e.conftest import LocalCluster, Node
 
 pytestmark = pytest.mark.slow
 
@@ -34,29 +32,14 @@ WAIT = 90.0
 
 
 def start_service(cluster: LocalCluster, master: Node, apps: list[dict[str, Any]],
-                  state_dir: Path, name: str = "service") -> Node:
+                  state_dir: Path, *flags: str, name: str = "service") -> Node:
+    """``python -m frameworks.service run``; its Node's ``pid`` is the framework id."""
     apps_file = cluster.tmp / f"{name}-apps.json"
     apps_file.write_text(json.dumps(apps))
-    log_path = cluster.tmp / f"{name}.log"
-    log = open(log_path, "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "frameworks.service", "run", f"--master={master.address}",
-         f"--apps={apps_file}", "--http_port=0", f"--state_dir={state_dir}",
-         "--log_level=info"], stdout=subprocess.PIPE, stderr=log, start_new_session=True)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline().decode(errors="replace")
-        if not line:
-            break
-        if line.startswith("service: registered "):
-            threading.Thread(target=_drain, args=(proc.stdout, log), daemon=True).start()
-            _, _, framework_id, url = line.split()
-            node = Node(name, proc, framework_id, url, log_path)
-            cluster.nodes.append(node)
-            return node
-    proc.kill()
-    raise AssertionError(f"service did not start:\n{log_path.read_text(errors='replace')}")
+    return cluster.process(name, [
+        sys.executable, "-m", "frameworks.service", "run", f"--master={master.address}",
+        f"--apps={apps_file}", "--http_port=0", f"--state_dir={state_dir}",
+        "--log_level=info", *flags], "service: registered ")
 
 
 def call(url: str, method: str = "GET", body: Any = None) -> Any:
@@ -147,7 +130,9 @@ def test_service_spreads_unique_instances_replaces_a_killed_one_and_suppresses(
 def test_service_scales_up_and_down_and_rolls_a_restart_over(cluster: LocalCluster) -> None:
     master = cluster.master()
     cluster.agent(master, "cpus:2;mem:1024;ports:[31000-31100]")
-    service = start_service(cluster, master, [sleeper(1)], cluster.tmp / "state")
+    service = start_service(cluster, master, [sleeper(1)], cluster.tmp / "state",
+                            "--role=services")
+    assert framework(master, service.pid)["roles"] == ["services"]
     app_url = f"{service.http}/v2/apps/sleeper"
     (original,) = wait_for("1 instance", n_running(service, "sleeper", 1))
 

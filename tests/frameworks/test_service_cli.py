@@ -1,4 +1,4 @@
-"""``python -m frameworks.service``: bad flags and files exit with a message; clients fail clearly."""
+"""``python -m frameworks.service``: bad flags and files exit with a message; clients too."""
 
 from __future__ import annotations
 
