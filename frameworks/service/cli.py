@@ -10,7 +10,8 @@
 
 ``run`` registers the framework (checkpointing, ``--failover_timeout``), serves the
 HTTP API on 127.0.0.1:``--http_port`` and prints one line once registered:
-``service: registered <framework_id> http://127.0.0.1:<port>``. It runs until SIGTERM
+``service: registered <framework_id> http://127.0.0.1:<port>`` (8080 by default; when
+that is taken, a free port). It runs until SIGTERM
 or SIGINT; then it leaves its tasks running for a later ``run`` with the same
 ``--state_dir`` to adopt (``--teardown``: kill them and unregister instead). The
 state dir's apps win over ``--apps``; apps of the file it does not hold are added.
@@ -46,6 +47,8 @@ from transport.logs import configure
 __all__ = ["load_apps", "main", "run_flags"]
 
 DEFAULT_FAILOVER_TIMEOUT = 7 * 24 * 3600.0
+DEFAULT_HTTP_PORT = 8080
+"""Marathon's; when it is taken (and was not asked for by another value) a free port is used."""
 CLIENT_VERBS = {"apps": 0, "scale": 2, "restart": 1, "deploy": 1, "remove": 1}
 
 
@@ -67,7 +70,8 @@ def run_flags() -> Flags:
           'or {"apps": [...]}')
     f.add("role", str, "*", "role to register with", _check(validate_role))
     f.add("name", str, "service", "name the framework registers")
-    f.add("http_port", int, 8080, "port of the HTTP API on 127.0.0.1 (0: a free one)",
+    f.add("http_port", int, DEFAULT_HTTP_PORT,
+          "port of the HTTP API on 127.0.0.1 (0: a free one; 8080 taken: a free one too)",
           lambda p: None if p == 0 else port_number(p))
     f.add("state_dir", str, None, "where the framework id and apps are kept across restarts")
     f.add("failover_timeout", Duration, DEFAULT_FAILOVER_TIMEOUT,
@@ -113,8 +117,12 @@ def run(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr)
     try:
         api = ServiceHttpApi(AppOperations(scheduler), values.http_port)
     except OSError as exc:
-        print(f"service: error: --http_port {values.http_port}: {exc}", file=err)
-        return 2
+        if values.http_port != DEFAULT_HTTP_PORT:
+            print(f"service: error: --http_port {values.http_port}: {exc}", file=err)
+            return 2
+        api = ServiceHttpApi(AppOperations(scheduler), 0)
+        print(f"service: port {DEFAULT_HTTP_PORT} is taken ({exc}); serving on "
+              f"{api.url}", file=err)
     info = FrameworkInfo(user="", name=values.name, id=state.framework_id,
                          failover_timeout=values.failover_timeout, checkpoint=True,
                          roles=(values.role,), webui_url=api.url)
@@ -129,11 +137,14 @@ def run(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr)
     api.start()
     try:
         driver.start()
-        deadline_ok = scheduler.registered_event.wait(values.registration_timeout)
-        if not deadline_ok:
-            print(f"service: error: not registered with {values.master} within "
-                  f"{values.registration_timeout:g}s", file=err)
-            return 1
+        deadline = time.monotonic() + values.registration_timeout
+        while not scheduler.registered_event.wait(0.2):
+            if stop.is_set():
+                return 0
+            if time.monotonic() > deadline:
+                print(f"service: error: not registered with {values.master} within "
+                      f"{values.registration_timeout:g}s", file=err)
+                return 1
         print(f"service: registered {scheduler.framework_id} {api.url}", file=out, flush=True)
         scheduler.run_ticker(stop)
         while not stop.wait(0.5):

@@ -62,3 +62,12 @@ def test_client_verbs_check_arguments_and_report_an_unreachable_service() -> Non
     url = f"--url=http://127.0.0.1:{free_port()}"
     assert cli.client("apps", [url], out, err) == 1
     assert "cannot reach" in err.getvalue()
+
+
+def test_a_taken_http_port_that_was_asked_for_exits_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = run("run", f"--http_port={port}")
+    assert code == 2 and f"--http_port {port}" in err
