@@ -184,3 +184,34 @@ def test_a_restarted_service_adopts_its_tasks_without_duplicates(
     wait_for("offers suppressed", suppressed(master, again.pid))
     assert master_running(master, again.pid) == before
     assert len(framework(master, again.pid)["tasks"]) == 2
+
+
+def test_a_health_checked_app_is_ready_only_when_healthy_and_rolls_over_healthy(
+        cluster: LocalCluster) -> None:
+    master = cluster.master()
+    cluster.agent(master, "cpus:2;mem:1024;ports:[31000-31100]")
+    web = {"id": "web", "cmd": f"{sys.executable} -m http.server $PORT0 --bind 127.0.0.1",
+           "instances": 1, "cpus": 0.1, "mem": 32, "ports": 1,
+           "healthChecks": [{"protocol": "HTTP", "path": "/", "portIndex": 0,
+                             "gracePeriodSeconds": 30, "intervalSeconds": 1,
+                             "timeoutSeconds": 5, "maxConsecutiveFailures": 3}]}
+    service = start_service(cluster, master, [web], cluster.tmp / "state")
+    app_url = f"{service.http}/v2/apps/web"
+
+    def healthy(version: str = "") -> Callable[[], list[dict[str, Any]]]:
+        def check() -> list[dict[str, Any]]:
+            tasks = call(f"{app_url}/tasks")["tasks"]
+            ok = [t for t in tasks if t["healthy"] is True and not t["killing"]
+                  and (not version or t["version"] == version)]
+            return ok if len(ok) == len(tasks) == 1 else []
+        return check
+
+    (first,) = wait_for("a healthy instance", healthy())
+    with urllib.request.urlopen(f"http://127.0.0.1:{first['ports'][0]}/", timeout=30) as r:
+        assert r.status == 200  # it serves on the port it was given as $PORT0
+    assert call(app_url)["app"]["tasksHealthy"] == 1
+    version = call(f"{app_url}/restart", "POST")["version"]
+    (second,) = wait_for("a healthy new-version instance", healthy(version))
+    assert second["id"] != first["id"]
+    states = {t["id"]: t["state"] for t in framework(master, service.pid)["completed_tasks"]}
+    assert states.get(first["id"]) == "TASK_KILLED"
