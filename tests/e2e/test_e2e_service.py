@@ -165,6 +165,12 @@ def test_service_scales_up_and_down_and_rolls_a_restart_over(cluster: LocalClust
     assert all(states.get(t["id"]) == "TASK_KILLED" for t in two), states
     assert master_running(master, service.pid) == {t["id"] for t in after}
 
+    os.killpg(service.proc.pid, signal.SIGTERM)  # a stop with failover: the tasks stay
+    assert service.proc.wait(60) == 0
+    wait_for("the framework disconnected",
+             lambda: not framework(master, service.pid)["connected"])
+    assert master_running(master, service.pid) == {t["id"] for t in after}
+
 
 def test_a_restarted_service_adopts_its_tasks_without_duplicates(
         cluster: LocalCluster) -> None:

@@ -7,6 +7,7 @@ API is served for real on 127.0.0.1 (port 0).
 
 from __future__ import annotations
 
+import io
 import json
 import urllib.error
 import urllib.request
@@ -18,6 +19,7 @@ import pytest
 
 from actors.messages import MasterInfo, Offer, TaskState, TaskStatus
 from actors.resources import Resources
+from frameworks.service import cli
 from frameworks.service.http_api import ServiceHttpApi
 from frameworks.service.operations import AppOperations
 from frameworks.service.scheduler import KILL_RETRY, RECONCILE_RETRY, ServiceScheduler
@@ -229,3 +231,24 @@ def test_http_api_errors_are_json_messages(api: tuple[str, ServiceScheduler, Any
     raw = body if isinstance(body, bytes) else None
     got, answer = call(url + path, method, None if raw else body, raw)
     assert got == code and message in answer["message"]
+
+
+def test_client_verbs_deploy_restart_scale_and_remove_through_the_api(
+        api: tuple[str, ServiceScheduler, Any], tmp_path: Path) -> None:
+    url, scheduler, _ = api
+    spec = tmp_path / "apps.json"
+    spec.write_text(json.dumps({"apps": [{"id": "web", "cmd": "serve", "mem": 16}]}))
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.client("deploy", [str(spec), f"--url={url}"], out, err) == 0, err.getvalue()
+    assert scheduler.apps["web"].cmd == "serve"
+    version = scheduler.apps["web"].version
+    assert cli.client("scale", ["web", "4", f"--url={url}"], out, err) == 0
+    assert scheduler.apps["web"].instances == 4 and scheduler.apps["web"].version == version
+    spec.write_text(json.dumps([{"id": "web", "cmd": "serve --v2", "mem": 16}]))
+    assert cli.client("deploy", [str(spec), f"--url={url}"], out, err) == 0
+    assert scheduler.apps["web"].cmd == "serve --v2" and scheduler.apps["web"].version != version
+    assert cli.client("restart", ["/web", f"--url={url}"], out, err) == 0
+    assert cli.client("remove", ["web", f"--url={url}"], out, err) == 0
+    assert "web" not in scheduler.apps
+    assert cli.client("remove", ["web", f"--url={url}"], out, err) == 1
+    assert "404 App '/web' does not exist" in err.getvalue()
