@@ -58,7 +58,9 @@ class LocalCluster:
     tmp: Path
     nodes: list[Node] = field(default_factory=list)
 
-    def _start(self, name: str, argv: list[str], ready: str) -> Node:
+    def process(self, name: str, argv: list[str], ready: str) -> Node:
+        """Start ``argv`` and wait for its stdout line starting ``ready`` and ending in
+        ``<pid or id> <http url>``; stopped (its process group) with the cluster."""
         log_path = self.tmp / f"{name}.log"
         log = open(log_path, "wb")
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log,
@@ -71,7 +73,7 @@ class LocalCluster:
                 break
             if line.startswith(ready):
                 threading.Thread(target=_drain, args=(proc.stdout, log), daemon=True).start()
-                _, pid, http = line.split()
+                pid, http = line.split()[-2:]
                 node = Node(name, proc, pid, http, log_path)
                 self.nodes.append(node)
                 return node
@@ -79,7 +81,7 @@ class LocalCluster:
         raise AssertionError(f"{name} did not start:\n{log_path.read_text(errors='replace')}")
 
     def master(self, *flags: str, name: str = "master") -> Node:
-        return self._start(name, [str(BIN / "meseta-master"), "--ip=127.0.0.1", "--port=0",
+        return self.process(name, [str(BIN / "meseta-master"), "--ip=127.0.0.1", "--port=0",
                                   "--http_port=0", f"--work_dir={self.tmp / name}",
                                   *flags], "meseta-master:")
 
@@ -88,7 +90,7 @@ class LocalCluster:
               *flags: str) -> Node:
         """An agent of ``master`` (a started master, or a ``zk://`` URL to follow)."""
         index = sum(1 for n in self.nodes if n.name.startswith("agent")) + 1
-        return self._start(f"agent{index}", [
+        return self.process(f"agent{index}", [
             str(BIN / "meseta-agent"), "--ip=127.0.0.1", "--port=0", "--http_port=0",
             f"--master={master if isinstance(master, str) else master.address}",
             f"--work_dir={self.tmp / f'agent{index}'}",
