@@ -220,14 +220,17 @@ def _parse_cron(text: str) -> CronSchedule:
     if len(fields) != 5:
         raise ScheduleError(f"bad cron expression {text!r}: expected 5 fields "
                             "(minute hour day-of-month month day-of-week)")
-    parsed = [_parse_field(f, name, lo, hi) for f, (name, lo, hi) in zip(fields, _FIELDS, strict=True)]
+    parsed = [_parse_field(f, name, lo, hi)
+              for f, (name, lo, hi) in zip(fields, _FIELDS, strict=True)]
     weekdays = frozenset(d % 7 for d in parsed[4])
     return CronSchedule(parsed[0], parsed[1], parsed[2], parsed[3], weekdays,
                         any_day=fields[2] == "*", any_weekday=fields[4] == "*")
 
 
 def parse_schedule(text: str, now: float) -> Schedule:
-    """``R.../...`` (ISO 8601) or a 5-field cron expression; ``now`` fills an empty start."""
+    """``R.../...`` (ISO 8601; any text without spaces) or a 5-field cron expression;
+    ``now`` fills an empty start."""
     text = text.strip()
-    schedule: Schedule = _parse_iso(text, now) if text.startswith("R") else _parse_cron(text)
+    iso = text.startswith("R") or not any(c.isspace() for c in text)
+    schedule: Schedule = _parse_iso(text, now) if iso else _parse_cron(text)
     return schedule
