@@ -62,11 +62,11 @@ def test_job_json_defaults_are_chronos_and_bad_fields_are_rejected() -> None:
 
 
 def test_unknown_parents_and_cycles_are_rejected_with_the_path() -> None:
-    with pytest.raises(JobError, match="unknown parent.*nope"):
+    with pytest.raises(JobError, match=r"unknown parent.*nope"):
         check_graph({"a": job("a", parents=["nope"])})
     jobs = {"a": job("a", parents=["c"]), "b": job("b", parents=["a"]),
             "c": job("c", parents=["b"]), "d": job("d")}
-    with pytest.raises(JobError, match="cycle: .*a -> .*b -> .*c"):
+    with pytest.raises(JobError, match=r"cycle: .*a -> .*b -> .*c"):
         check_graph(jobs)
     check_graph({"a": job("a"), "b": job("b", parents=["a"]), "c": job("c", parents=["a", "b"])})
 
