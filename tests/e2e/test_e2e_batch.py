@@ -145,7 +145,7 @@ def test_a_dag_runs_in_order_a_flaky_job_recovers_and_the_summary_exits_0(
     out.mkdir()
     flaky = (f"if [ -e {out}/flaky.marker ]; then echo ok >> {out}/flaky.attempts; "
              f"else touch {out}/flaky.marker; echo fail >> {out}/flaky.attempts; exit 1; fi")
-    jobs = [
+    jobs: list[dict[str, Any]] = [
         {"name": "extract", "command": _timed(out, "extract"), "cpus": 0.5, "mem": 64},
         {"name": "transform", "command": _timed(out, "transform"), "parents": ["extract"]},
         {"name": "other", "command": _timed(out, "other"), "cpus": 0.5, "mem": 64},
@@ -176,8 +176,9 @@ def test_a_failing_job_is_retried_then_failed_and_its_child_never_runs(
     cluster.agent(master, "cpus:2;mem:1024;disk:1024")
     out = tmp_path / "out"
     out.mkdir()
-    jobs = [{"name": "bad", "command": f"echo x >> {out}/bad.attempts; exit 1", "retries": 2},
-            {"name": "child", "command": f"touch {out}/child.ran", "parents": ["bad"]}]
+    jobs: list[dict[str, Any]] = [
+        {"name": "bad", "command": f"echo x >> {out}/bad.attempts; exit 1", "retries": 2},
+        {"name": "child", "command": f"touch {out}/child.ran", "parents": ["bad"]}]
     batch = start_batch(f"--jobs={_jobs_file(tmp_path, jobs)}", "--exit_when_done")
     summary = batch.summary()
     assert batch.exit_code() == 1
@@ -194,7 +195,7 @@ def test_an_iso8601_schedule_runs_its_three_slots(
     out.mkdir()
     start = time.time() + 1
     stamp = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    jobs = [{"name": "tick", "command": f"date +%s.%N >> {out}/tick.starts",
+    jobs: list[dict[str, Any]] = [{"name": "tick", "command": f"date +%s.%N >> {out}/tick.starts",
              "schedule": f"R3/{stamp}/PT2S", "epsilon": "PT30S"}]
     batch = start_batch(f"--jobs={_jobs_file(tmp_path, jobs)}", "--exit_when_done")
     summary = batch.summary()

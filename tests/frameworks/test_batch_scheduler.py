@@ -68,7 +68,7 @@ def _finish(sched: BatchScheduler, driver: Any, task_id: str,
 def test_offers_are_packed_round_robin_and_the_rest_is_left_to_the_citizen() -> None:
     sched, d = BatchScheduler(roles=["batch"]), Driver()
     driver: Any = d
-    sched.registered(driver, "f", MasterInfo(id="m", ip="127.0.0.1", port=1))
+    sched.registered(driver, "f", MasterInfo(id="m", ip=0, port=1))
     assert d.calls == [("suppress", ("batch",))]  # nothing to do yet
     sched.submit(_jobs(7))
     assert d.calls[-1] == ("revive", ("batch",))
@@ -90,7 +90,7 @@ def test_offers_are_packed_round_robin_and_the_rest_is_left_to_the_citizen() -> 
 def test_a_retry_revives_offers_and_a_reregistration_reconciles_running_tasks() -> None:
     sched, d = BatchScheduler(exit_when_done=True), Driver()
     driver: Any = d
-    info = MasterInfo(id="m", ip="127.0.0.1", port=1)
+    info = MasterInfo(id="m", ip=0, port=1)
     sched.registered(driver, "f", info)
     sched.submit(_jobs(2, retries=1))
     sched.resource_offers(driver, [_offer(1, "cpus:4;mem:1024")])
@@ -111,7 +111,7 @@ def test_a_retry_revives_offers_and_a_reregistration_reconciles_running_tasks() 
 def test_the_api_answers_chronos_paths_and_json_errors() -> None:
     sched, d = BatchScheduler(), Driver()
     driver: Any = d
-    sched.registered(driver, "f", MasterInfo(id="m", ip="127.0.0.1", port=1))
+    sched.registered(driver, "f", MasterInfo(id="m", ip=0, port=1))
     job = {"name": "p", "command": "true", "schedule": "R1/2099-01-01T00:00:00Z/PT1S"}
     assert route(sched, "POST", "/v1/scheduler/iso8601", json.dumps(job).encode()) == (
         201, {"submitted": ["p"]})
@@ -144,7 +144,7 @@ def test_the_api_answers_chronos_paths_and_json_errors() -> None:
 def api() -> Iterator[tuple[BatchScheduler, Driver, str]]:
     sched, d = BatchScheduler(), Driver()
     driver: Any = d
-    sched.registered(driver, "f", MasterInfo(id="m", ip="127.0.0.1", port=1))
+    sched.registered(driver, "f", MasterInfo(id="m", ip=0, port=1))
     server = serve(sched, 0)
     try:
         yield sched, d, server.url
