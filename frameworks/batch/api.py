@@ -18,7 +18,9 @@ Errors answer ``{"message": ...}``: 400 for a bad job (its JSON, an unknown pare
 cycle) or a job that cannot be deleted, 404 for an unknown job or path, 405 for a
 method a path does not take. ``route(scheduler, method, path, body)`` is the whole API
 as one function (tests call it directly); ``serve(scheduler, port)`` puts it behind a
-``ThreadingHTTPServer`` whose threads call ``BatchScheduler``'s locked methods.
+``ThreadingHTTPServer`` whose threads call ``BatchScheduler``'s locked methods. (Not the
+node's ``transport.http`` server: that one serves exact paths to actors, and the
+framework's state is not an actor's but the scheduler's, behind its lock.)
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
@@ -41,10 +41,11 @@ from transport.logs import configure
 __all__ = ["flags", "run"]
 
 
-def _check(parse: object) -> object:
+def _check(parse: Callable[[str], object]) -> Callable[[str], str | None]:
+    """A flag check from a parser that raises ``ValueError`` saying what is wrong."""
     def check(value: str) -> str | None:
         try:
-            parse(value)  # type: ignore[operator]
+            parse(value)
         except ValueError as exc:
             return str(exc)
         return None
@@ -54,9 +55,9 @@ def _check(parse: object) -> object:
 def flags() -> Flags:
     f = Flags("batch run", "Run the batch framework (Chronos-like jobs) on a Meseta cluster.")
     f.add("master", str, "127.0.0.1:5050", "the master, host:port, or zk://host:port/path",
-          _check(master_location))  # type: ignore[arg-type]
+          _check(master_location))
     f.add("jobs", str, None, "a JSON file of jobs to submit at start (a list, or one job)")
-    f.add("role", str, "*", "role to register with", _check(validate_role))  # type: ignore[arg-type]
+    f.add("role", str, "*", "role to register with", _check(validate_role))
     f.add("name", str, "batch", "name the framework registers")
     f.add("http_port", int, 0, "port of the HTTP API on 127.0.0.1 (0: a free one)",
           port_number)
