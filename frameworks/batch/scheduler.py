@@ -1,0 +1,213 @@
+"""``BatchScheduler``: the batch framework's ``Scheduler`` subclass — thin glue around
+``BatchCore`` (``frameworks.batch.core``), and a worked example of writing a framework.
+
+What a framework author can take from it:
+
+- **Callbacks decide nothing themselves.** ``resource_offers`` asks the core which runs
+  are ready, packs them onto the offers (round-robin over this batch of offers, as many
+  per offer as fit, so dozens of small jobs go out in one round), launches one command
+  task per run (``TaskInfo.command``: the agent's built-in command executor), and leaves
+  every unused offer to ``Citizen`` (``frameworks.citizen``), which declines it with a
+  long filter and suppresses offers when nothing is ready. ``status_update`` hands the
+  state to the core; when that queued something (a retry, a child, a slot) the
+  scheduler calls ``Citizen.want``, which revives offers.
+- **Three threads, one lock.** Driver callbacks run on the driver's thread; the HTTP
+  API (``frameworks.batch.api``) runs on its server's threads; schedules are timed by
+  one timer thread of ours that sleeps until ``core.next_wakeup()`` (or until poked)
+  and then ticks the core. All of them take ``self.lock`` around the core, and only
+  call driver methods that are thread-safe and never block (``revive_offers``,
+  ``kill_task``...: posted to the driver's actor). The driver's own thread never
+  waits on ours, so there is no deadlock to fear.
+- **Reconcile after a re-registration.** ``reregistered`` (a new master, or the same
+  one after a partition) sends the ids of the tasks the core believes are running to
+  ``reconcile_tasks``; the master answers with their states, TASK_LOST for the ones it
+  does not know, which the core retries like any other failure.
+
+``finished`` is set once ``exit_when_done`` holds: at least one job was submitted and
+``core.done()`` (nothing queued or running, no scheduled run to come).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from actors.messages import (
+    CommandInfo,
+    Environment,
+    Filters,
+    MasterInfo,
+    Offer,
+    TaskInfo,
+    TaskState,
+    TaskStatus,
+)
+from actors.resources import Resources
+from frameworks.batch.core import BatchCore, Run
+from frameworks.batch.jobs import Job
+from frameworks.citizen import Citizen
+from frameworks.scheduler import Scheduler
+from frameworks.scheduler_driver import SchedulerDriver
+
+__all__ = ["BatchScheduler"]
+
+IDLE_WAKEUP = 60.0
+"""The timer thread looks again at least this often, even with nothing scheduled."""
+
+
+class BatchScheduler(Scheduler):
+    """Runs ``BatchCore``'s jobs as command tasks; see the module docstring."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, roles: Iterable[str] = (),
+                 exit_when_done: bool = False) -> None:
+        self.lock = threading.RLock()
+        self._wake = threading.Condition(self.lock)
+        self.core = BatchCore(clock)
+        self.citizen = Citizen(self._wants, roles=tuple(roles))
+        self.exit_when_done = exit_when_done
+        self.finished = threading.Event()
+        self.registered_event = threading.Event()
+        self.framework_id = ""
+        self.offers_seen = 0
+        self.tasks_launched = 0
+        self._submitted = False
+        self._driver: SchedulerDriver | None = None
+        self._stopping = False
+        self._timer = threading.Thread(target=self._timer_loop, name="batch-timer",
+                                       daemon=True)
+
+    # --- the API's verbs (any thread) ------------------------------------------------
+
+    def submit(self, jobs: Iterable[Job]) -> list[str]:
+        with self.lock:
+            names = self.core.submit(jobs)
+            self._submitted = self._submitted or bool(names)
+            self._changed()
+            return names
+
+    def start_job(self, name: str) -> Run:
+        with self.lock:
+            run = self.core.start(name)
+            self._changed()
+            return run
+
+    def delete(self, name: str) -> None:
+        with self.lock:
+            kills = self.core.delete(name)
+            if self._driver is not None:
+                for task_id, agent_id in kills:
+                    self._driver.kill_task(task_id, agent_id)
+            self._changed()
+
+    def status(self) -> dict[str, Any]:
+        with self.lock:
+            return {"framework_id": self.framework_id, "done": self.core.done(),
+                    "suppressed": self.citizen.suppressed, "offers": self.offers_seen,
+                    "tasks_launched": self.tasks_launched, **self.core.summary()}
+
+    # --- the timer ----------------------------------------------------------------------
+
+    def start_timer(self) -> None:
+        self._timer.start()
+
+    def stop_timer(self) -> None:
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+        if self._timer.is_alive():
+            self._timer.join(5)
+
+    def _timer_loop(self) -> None:
+        with self._wake:
+            while not self._stopping:
+                self.core.tick()
+                self._changed(poke=False)
+                wake = self.core.next_wakeup()
+                delay = IDLE_WAKEUP if wake is None else wake - self.core.clock()
+                self._wake.wait(max(0.0, min(delay, IDLE_WAKEUP)))
+
+    # --- driver callbacks (the driver's thread) ----------------------------------------
+
+    def registered(self, driver: SchedulerDriver, framework_id: str,
+                   master_info: MasterInfo) -> None:
+        with self.lock:
+            self._driver, self.framework_id = driver, framework_id
+            self.citizen.registered(driver)
+            self._reconcile(driver)
+            self._changed()
+        self.registered_event.set()
+
+    def reregistered(self, driver: SchedulerDriver, master_info: MasterInfo) -> None:
+        with self.lock:
+            self._driver = driver
+            self.citizen.registered(driver)
+            self._reconcile(driver)
+            self._changed()
+
+    def resource_offers(self, driver: SchedulerDriver, offers: list[Offer]) -> None:
+        with self.lock:
+            self.offers_seen += len(offers)
+            self.core.tick()
+            placed = self._place(self.core.ready(), offers)
+            more = self._wants()
+            remainder = Filters() if more else Filters(refuse_seconds=self.citizen.refuse_seconds)
+            for offer in offers:
+                tasks = placed[offer.id]
+                if tasks:
+                    driver.launch_tasks([offer.id], tasks, remainder)
+            self.citizen.settle(driver, offers, [o for o, t in placed.items() if t])
+
+    def status_update(self, driver: SchedulerDriver, status: TaskStatus) -> None:
+        with self.lock:
+            self.core.update(status.task_id, status.state.name, status.agent_id, status.message)
+            self._changed()
+
+    # --- plumbing (under the lock) ------------------------------------------------------
+
+    def _wants(self) -> bool:
+        with self.lock:
+            return bool(self.core.ready())
+
+    def _changed(self, poke: bool = True) -> None:
+        """After anything that may have queued runs or moved a schedule."""
+        if self._driver is not None and self._wants():
+            self.citizen.want(self._driver)
+        if poke:
+            self._wake.notify_all()
+        if self.exit_when_done and self._submitted and self.core.done():
+            self.finished.set()
+
+    def _reconcile(self, driver: SchedulerDriver) -> None:
+        active = self.core.active_tasks()
+        if active:
+            driver.reconcile_tasks([TaskStatus(task_id=t, state=TaskState.TASK_RUNNING,
+                                               agent_id=a) for t, a in active.items()])
+
+    def _place(self, runs: list[Run], offers: list[Offer]) -> dict[str, list[TaskInfo]]:
+        """Deal ``runs`` over ``offers`` round-robin, each offer taking what fits."""
+        left = {offer.id: offer.resources for offer in offers}
+        placed: dict[str, list[TaskInfo]] = {offer.id: [] for offer in offers}
+        turn = 0
+        for run in runs:
+            job = self.core.jobs[run.job].job
+            need = Resources.parse(job.resources)
+            for i in range(len(offers)):
+                offer = offers[(turn + i) % len(offers)]
+                if left[offer.id].contains(need):
+                    left[offer.id] = left[offer.id] - need
+                    placed[offer.id].append(self._task(run, job, need, offer))
+                    turn = (turn + i + 1) % len(offers)
+                    break
+        return placed
+
+    def _task(self, run: Run, job: Job, need: Resources, offer: Offer) -> TaskInfo:
+        task_id = self.core.task_id(run)
+        env = {**job.env, "MESETA_BATCH_JOB": job.name, "MESETA_BATCH_RUN": str(run.number),
+               "MESETA_BATCH_ATTEMPT": str(len(run.attempts) + 1)}
+        self.core.launched(run, task_id, offer.agent_id)
+        self.tasks_launched += 1
+        return TaskInfo(name=job.name, task_id=task_id, agent_id=offer.agent_id,
+                        resources=need, command=CommandInfo(
+                            value=job.command, environment=Environment.of(env)))
