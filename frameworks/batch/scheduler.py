@@ -195,9 +195,10 @@ class BatchScheduler(Scheduler):
             need = Resources.parse(job.resources)
             for i in range(len(offers)):
                 offer = offers[(turn + i) % len(offers)]
-                if left[offer.id].contains(need):
-                    left[offer.id] = left[offer.id] - need
-                    placed[offer.id].append(self._task(run, job, need, offer))
+                found = left[offer.id].find(need)  # reserved to our role, or unreserved
+                if found is not None:
+                    left[offer.id] = left[offer.id] - found
+                    placed[offer.id].append(self._task(run, job, found, offer))
                     turn = (turn + i + 1) % len(offers)
                     break
         return placed

@@ -97,16 +97,13 @@ def take(left: Resources, app: AppSpec, role: str) -> tuple[Resources, tuple[int
     scalars = {"cpus": app.cpus, "mem": app.mem}
     if app.disk > 0:
         scalars["disk"] = app.disk
-    roles = [DEFAULT_ROLE] + ([role] if role and role != DEFAULT_ROLE else [])
-    for r in roles:
-        need = Resources.from_scalars(scalars, r)
-        if left.contains(need):
-            break
-    else:
+    # unreserved first, then reserved to the app's role (never another role's)
+    need = left.allocatable_to(role or DEFAULT_ROLE).find(scalars)
+    if need is None:
         return None
     if app.ports == 0:
         return need, ()
-    for r in roles:
+    for r in [DEFAULT_ROLE] + ([role] if role and role != DEFAULT_ROLE else []):
         pool = left.unreserved() if r == DEFAULT_ROLE else left.reserved(r)
         ports = _first_ports(pool.ranges("ports"), app.ports)
         if ports is None:
