@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from demo.timeline import Sample, Timeline, compare, sample_from_frameworks
 from demo.workload import ROLES, Workload
 
