@@ -56,7 +56,7 @@ from actors.messages.tasks import (
 from actors.resources import Resources
 from transport.pid import PID
 
-__all__ = ["from_v1", "nanos", "seconds", "to_v1"]
+__all__ = ["bytes_from_v1", "from_v1", "nanos", "seconds", "to_v1"]
 
 T = TypeVar("T")
 ToJson = Callable[[Any], Any]
@@ -104,6 +104,11 @@ def _bytes(data: Any, path: str) -> bytes:
         return base64.b64decode(_str(data, path), validate=True)
     except (binascii.Error, ValueError):
         raise _fail(path, "expected base64 bytes") from None
+
+
+def bytes_from_v1(data: Any, path: str) -> bytes:
+    """Protobuf-JSON ``bytes`` (base64) as bytes; ``ValueError`` naming ``path``."""
+    return _bytes(data, path)
 
 
 def _object(data: Any, path: str) -> dict[str, Any]:
