@@ -9,9 +9,12 @@ requests get Mesos' status codes.
 
 from __future__ import annotations
 
+import base64
 import getpass
 import json
+import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -91,3 +94,153 @@ def test_subscribe_launch_update_acknowledge_kill_reconcile(cluster: LocalCluste
                                       for f in state(master)["completed_frameworks"]))
     finally:
         sub.close()
+
+
+def test_bad_requests_get_mesos_status_codes(cluster: LocalCluster) -> None:
+    master = cluster.master(*FAST)
+    base = master.http
+    subscribe = {"type": "SUBSCRIBE", "subscribe": {"framework_info": info()}}
+    try:
+        urllib.request.urlopen(f"{base}/api/v1/scheduler", timeout=WAIT)
+        raise AssertionError("GET was accepted")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 405
+    assert post(base, b"{", path="/master/api/v1/scheduler")[0] == 400
+    code, _, body = post(base, subscribe, {"Content-Type": "application/x-protobuf"})
+    assert code == 415 and b"only supports 'application/json'" in body
+    assert post(base, subscribe, {"Content-Type": "text/plain"})[0] == 415
+    assert post(base, subscribe, {"Accept": "application/x-protobuf"})[0] == 406
+    code, _, body = post(base, b"{not json")
+    assert code == 400 and b"Failed to parse body into JSON" in body
+    assert post(base, {"subscribe": {}})[0] == 400  # no type
+    assert post(base, {"type": "SUBSCRIBE"})[0] == 400  # no subscribe
+    code, _, body = post(base, {"type": "SUBSCRIBE", "subscribe": {
+        "framework_info": {"name": "no user"}}})
+    assert code == 400 and b"FrameworkInfo.user: required field missing" in body
+    code, _, body = post(base, {"type": "SUBSCRIBE", "subscribe": {
+        "framework_info": info(roles=["a", "b"])}})  # several roles need MULTI_ROLE
+    assert code == 400 and b"MULTI_ROLE" in body
+    assert post(base, {"type": "ACCEPT_INVERSE_OFFERS", "framework_id": {"value": "x"},
+                       "accept_inverse_offers": {}})[0] == 501
+
+    sub = Subscription(base, info())
+    try:
+        assert sub.call("REVIVE", stream_id="")[0] == 403  # no Mesos-Stream-Id
+        code, body = sub.call("REVIVE", stream_id="8f5c0c36-4a2b-4b43-9e47-000000000000")
+        assert code == 403 and b"didn't match" in body
+        code, _, _ = post(base, {"type": "REVIVE", "framework_id": {"value": "nobody"}},
+                          {"Mesos-Stream-Id": sub.stream_id})
+        assert code == 403  # not subscribed
+        assert sub.call("ACKNOWLEDGE", {"agent_id": {"value": "a"}, "task_id": {"value": "t"},
+                                        "uuid": "***"})[0] == 400
+        assert sub.call("KILL", {})[0] == 400  # kill.task_id missing
+        assert sub.call("REVIVE")[0] == 202
+        with urllib.request.urlopen(f"{base}/master/state", timeout=WAIT) as resp:
+            assert resp.status == 200
+    finally:
+        sub.close()
+
+
+def test_messages_decline_suppress_revive_shutdown_and_heartbeats(cluster: LocalCluster) -> None:
+    master = cluster.master(*FAST, "--heartbeat_interval=200ms")
+    cluster.agent(master, "cpus:2;mem:1024;disk:1024;ports:[31000-31100]")
+    sub = Subscription(master.http, info())
+    try:
+        subscribed = sub.wait("HEARTBEAT")
+        assert subscribed == {"type": "HEARTBEAT"}
+        for _ in range(3):  # every 200 ms
+            sub.wait("HEARTBEAT", timeout=10)
+        offer = sub.offers()[0]
+        code, _ = sub.call("DECLINE", {"offer_ids": [offer["id"]],
+                                       "filters": {"refuse_seconds": 3600}})
+        assert code == 202
+        assert eventually(lambda: not framework_state(master, sub.framework_id)["offers"])
+        assert sub.call("REVIVE")[0] == 202  # clears the hour-long filter
+        offer = sub.offers()[0]
+
+        executor = {"executor_id": {"value": "hello"}, "command": {
+            "value": f"{sys.executable} -m frameworks.examples.hello_executor"}}
+        task = command_task("greet", offer, "")
+        del task["command"]
+        launch(sub, offer, {**task, "executor": executor})
+        sub.follow("greet", "TASK_RUNNING")
+        hello = sub.wait("MESSAGE")["message"]
+        assert hello["executor_id"] == {"value": "hello"} and hello["agent_id"] == offer["agent_id"]
+        assert base64.b64decode(hello["data"]).startswith(b"hello from greet")
+        code, _ = sub.call("MESSAGE", {"agent_id": offer["agent_id"],
+                                       "executor_id": {"value": "hello"},
+                                       "data": b64(b"bye greet")})
+        assert code == 202
+        finished = sub.follow("greet", "TASK_FINISHED")[-1]
+        assert "bye greet" in finished["message"]
+
+        assert sub.call("SUPPRESS", {"roles": ["*"]})[0] == 202
+        assert eventually(lambda: framework_state(master, sub.framework_id)
+                          ["suppressed_roles"] == ["*"])
+        assert sub.call("REVIVE", {"roles": ["*"]})[0] == 202
+        assert eventually(lambda: framework_state(master, sub.framework_id)
+                          ["suppressed_roles"] == [])
+        offer = sub.offers()
+        code, _ = sub.call("SHUTDOWN", {"executor_id": {"value": "hello"},
+                                        "agent_id": offer[0]["agent_id"]})
+        assert code == 202
+        failure = sub.wait("FAILURE")["failure"]
+        assert failure["executor_id"] == {"value": "hello"} and "status" in failure
+    finally:
+        sub.close()
+
+
+def test_dropped_stream_then_resubscribe_within_failover_timeout_keeps_tasks(
+        cluster: LocalCluster) -> None:
+    master = cluster.master(*FAST)
+    cluster.agent(master, "cpus:2;mem:1024;disk:1024;ports:[31000-31100]")
+    first = Subscription(master.http, info(failover_timeout=300))
+    try:
+        offer = first.offers()[0]
+        launch(first, offer, command_task("keep", offer, "sleep 300"))
+        first.follow("keep", "TASK_RUNNING")
+    finally:
+        first.close()
+    # The master sees the stream end: the framework is disconnected, its task runs on.
+    assert eventually(lambda: not framework_state(master, first.framework_id)["connected"])
+    framework = framework_state(master, first.framework_id)
+    assert not framework["active"] and [t["state"] for t in framework["tasks"]] == [
+        "TASK_RUNNING"]
+    again = Subscription(master.http, info(failover_timeout=300,
+                                           id={"value": first.framework_id}))
+    try:
+        assert again.status == 200 and again.framework_id == first.framework_id
+        assert again.stream_id != first.stream_id
+        assert first.call("REVIVE")[0] == 403  # the old stream id is no longer valid
+        framework = framework_state(master, first.framework_id)
+        assert framework["connected"] and framework["active"]
+        assert [t["id"] for t in framework["tasks"]] == ["keep"]
+        code, _ = again.call("RECONCILE", {})
+        assert code == 202
+        assert again.update("keep", "TASK_RUNNING")["reason"] == "REASON_RECONCILIATION"
+        # A second subscription of the same framework takes over: the first gets ERROR.
+        third = Subscription(master.http, info(failover_timeout=300,
+                                               id={"value": first.framework_id}))
+        try:
+            assert again.wait("ERROR")["error"]["message"]
+            again.wait_end()
+            assert third.call("REVIVE")[0] == 202
+            assert again.call("REVIVE")[0] == 403
+        finally:
+            third.close()
+    finally:
+        again.close()
+
+
+def test_disconnected_http_framework_is_removed_after_its_failover_timeout(
+        cluster: LocalCluster) -> None:
+    master = cluster.master(*FAST)
+    cluster.agent(master, "cpus:2;mem:1024;disk:1024;ports:[31000-31100]")
+    sub = Subscription(master.http, info(failover_timeout=1))
+    offer = sub.offers()[0]
+    launch(sub, offer, command_task("doomed", offer, "sleep 300"))
+    sub.follow("doomed", "TASK_RUNNING")
+    sub.close()
+    assert eventually(lambda: any(f["id"] == sub.framework_id
+                                  for f in state(master)["completed_frameworks"]))
+    assert not state(master)["frameworks"]
