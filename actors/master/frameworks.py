@@ -74,7 +74,7 @@ alike; ``MasterProcess._apply`` writes what is sent there to the stream
 
 def http_scheduler_pid(stream_id: str) -> PID:
     """The PID the master uses for the HTTP framework subscribed on stream ``stream_id``."""
-    return PID(f"scheduler-{stream_id}", HTTP_SCHEDULER_HOST, 0)
+    return PID(f"scheduler({stream_id})", HTTP_SCHEDULER_HOST, 0)
 
 
 def is_http_scheduler(pid: PID | None) -> bool:

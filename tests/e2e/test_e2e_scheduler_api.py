@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.e2e.conftest import LocalCluster, Node
+from tests.e2e.test_e2e_trace import _find
 from tests.e2e.v1_client import WAIT, Subscription, b64, command_task, launch, post
 
 FAST = ("--allocation_interval=100ms",)
@@ -244,3 +245,37 @@ def test_disconnected_http_framework_is_removed_after_its_failover_timeout(
     assert eventually(lambda: any(f["id"] == sub.framework_id
                                   for f in state(master)["completed_frameworks"]))
     assert not state(master)["frameworks"]
+
+
+def test_an_http_frameworks_task_has_the_same_trace_as_a_native_ones(
+        cluster: LocalCluster) -> None:
+    master = cluster.master("--trace", *FAST)
+    cluster.agent(master, "cpus:1;mem:256;disk:256;ports:[31000-31100]", "--trace")
+    sub = Subscription(master.http, info())
+    try:
+        offer = sub.offers()[0]
+        launch(sub, offer, command_task("t1", offer, "echo traced"))
+        sub.follow("t1", "TASK_FINISHED")
+
+        def complete() -> bool:
+            with urllib.request.urlopen(f"{master.http}/master/trace?task_id=t1",
+                                        timeout=WAIT) as resp:
+                msgs[:] = json.loads(resp.read())["messages"]
+            try:
+                i = _find(msgs, -1, "StatusUpdate", "master", "scheduler", "TASK_FINISHED")
+                _find(msgs, i, "StatusUpdateAcknowledgement", "master", "agent")
+            except AssertionError:
+                return False
+            return True
+        msgs: list[dict[str, Any]] = []
+        assert eventually(complete)
+    finally:
+        sub.close()
+    accept = _find(msgs, -1, "AcceptOffers", "scheduler", "master")
+    assert msgs[accept]["frm"].endswith("@v1-scheduler-api:0")
+    i = _find(msgs, accept, "RunTask", "master", "agent")
+    for state_name in ("TASK_RUNNING", "TASK_FINISHED"):
+        i = _find(msgs, i, "StatusUpdate", "agent", "master", state_name)
+        j = _find(msgs, i, "StatusUpdate", "master", "scheduler", state_name)
+        j = _find(msgs, j, "StatusUpdateAcknowledgement", "scheduler", "master")
+        _find(msgs, j, "StatusUpdateAcknowledgement", "master", "agent")
