@@ -24,10 +24,14 @@ from tests.e2e.test_e2e_trace import _find
 from tests.e2e.v1_client import WAIT, Subscription, b64, command_task, launch, post
 
 FAST = ("--allocation_interval=100ms",)
+AGENT = "cpus:2;mem:1024;disk:1024;ports:[31000-31100]"
 
 
 def info(name: str = "http-e2e", **extra: Any) -> dict[str, Any]:
     return {"user": getpass.getuser(), "name": name, **extra}
+
+
+SUBSCRIBE = {"type": "SUBSCRIBE", "subscribe": {"framework_info": info()}}
 
 
 def state(master: Node) -> Any:
@@ -50,7 +54,7 @@ def framework_state(master: Node, framework_id: str) -> dict[str, Any]:
 
 def test_subscribe_launch_update_acknowledge_kill_reconcile(cluster: LocalCluster) -> None:
     master = cluster.master(*FAST)
-    cluster.agent(master, "cpus:2;mem:1024;disk:1024;ports:[31000-31100]")
+    cluster.agent(master, AGENT)
     sub = Subscription(master.http, info(capabilities=[{"type": "TASK_KILLING_STATE"}]))
     try:
         assert sub.status == 200 and sub.headers["Content-Type"].startswith("application/json")
@@ -100,17 +104,16 @@ def test_subscribe_launch_update_acknowledge_kill_reconcile(cluster: LocalCluste
 def test_bad_requests_get_mesos_status_codes(cluster: LocalCluster) -> None:
     master = cluster.master(*FAST)
     base = master.http
-    subscribe = {"type": "SUBSCRIBE", "subscribe": {"framework_info": info()}}
     try:
         urllib.request.urlopen(f"{base}/api/v1/scheduler", timeout=WAIT)
         raise AssertionError("GET was accepted")
     except urllib.error.HTTPError as exc:
         assert exc.code == 405
     assert post(base, b"{", path="/master/api/v1/scheduler")[0] == 400
-    code, _, body = post(base, subscribe, {"Content-Type": "application/x-protobuf"})
+    code, _, body = post(base, SUBSCRIBE, {"Content-Type": "application/x-protobuf"})
     assert code == 415 and b"only supports 'application/json'" in body
-    assert post(base, subscribe, {"Content-Type": "text/plain"})[0] == 415
-    assert post(base, subscribe, {"Accept": "application/x-protobuf"})[0] == 406
+    assert post(base, SUBSCRIBE, {"Content-Type": "text/plain"})[0] == 415
+    assert post(base, SUBSCRIBE, {"Accept": "application/x-protobuf"})[0] == 406
     code, _, body = post(base, b"{not json")
     assert code == 400 and b"Failed to parse body into JSON" in body
     assert post(base, {"subscribe": {}})[0] == 400  # no type
@@ -132,6 +135,8 @@ def test_bad_requests_get_mesos_status_codes(cluster: LocalCluster) -> None:
         code, _, _ = post(base, {"type": "REVIVE", "framework_id": {"value": "nobody"}},
                           {"Mesos-Stream-Id": sub.stream_id})
         assert code == 403  # not subscribed
+        code, _, body = post(base, SUBSCRIBE, {"Mesos-Stream-Id": sub.stream_id})
+        assert code == 400 and b"should not include" in body
         assert sub.call("ACKNOWLEDGE", {"agent_id": {"value": "a"}, "task_id": {"value": "t"},
                                         "uuid": "***"})[0] == 400
         assert sub.call("KILL", {})[0] == 400  # kill.task_id missing
@@ -144,7 +149,7 @@ def test_bad_requests_get_mesos_status_codes(cluster: LocalCluster) -> None:
 
 def test_messages_decline_suppress_revive_shutdown_and_heartbeats(cluster: LocalCluster) -> None:
     master = cluster.master(*FAST, "--heartbeat_interval=200ms")
-    cluster.agent(master, "cpus:2;mem:1024;disk:1024;ports:[31000-31100]")
+    cluster.agent(master, AGENT)
     sub = Subscription(master.http, info())
     try:
         subscribed = sub.wait("HEARTBEAT")
@@ -191,17 +196,26 @@ def test_messages_decline_suppress_revive_shutdown_and_heartbeats(cluster: Local
         sub.close()
 
 
+def _running(cluster: LocalCluster, task_id: str,
+             failover_timeout: float) -> tuple[Node, Subscription]:
+    """A master, an agent and a subscribed HTTP framework whose task ``task_id`` runs."""
+    master = cluster.master(*FAST)
+    cluster.agent(master, AGENT)
+    sub = Subscription(master.http, info(failover_timeout=failover_timeout))
+    try:
+        offer = sub.offers()[0]
+        launch(sub, offer, command_task(task_id, offer, "sleep 300"))
+        sub.follow(task_id, "TASK_RUNNING")
+    except BaseException:
+        sub.close()
+        raise
+    return master, sub
+
+
 def test_dropped_stream_then_resubscribe_within_failover_timeout_keeps_tasks(
         cluster: LocalCluster) -> None:
-    master = cluster.master(*FAST)
-    cluster.agent(master, "cpus:2;mem:1024;disk:1024;ports:[31000-31100]")
-    first = Subscription(master.http, info(failover_timeout=300))
-    try:
-        offer = first.offers()[0]
-        launch(first, offer, command_task("keep", offer, "sleep 300"))
-        first.follow("keep", "TASK_RUNNING")
-    finally:
-        first.close()
+    master, first = _running(cluster, "keep", failover_timeout=300)
+    first.close()
     # The master sees the stream end: the framework is disconnected, its task runs on.
     assert eventually(lambda: not framework_state(master, first.framework_id)["connected"])
     framework = framework_state(master, first.framework_id)
@@ -235,12 +249,7 @@ def test_dropped_stream_then_resubscribe_within_failover_timeout_keeps_tasks(
 
 def test_disconnected_http_framework_is_removed_after_its_failover_timeout(
         cluster: LocalCluster) -> None:
-    master = cluster.master(*FAST)
-    cluster.agent(master, "cpus:2;mem:1024;disk:1024;ports:[31000-31100]")
-    sub = Subscription(master.http, info(failover_timeout=1))
-    offer = sub.offers()[0]
-    launch(sub, offer, command_task("doomed", offer, "sleep 300"))
-    sub.follow("doomed", "TASK_RUNNING")
+    master, sub = _running(cluster, "doomed", failover_timeout=1)
     sub.close()
     assert eventually(lambda: any(f["id"] == sub.framework_id
                                   for f in state(master)["completed_frameworks"]))

@@ -20,10 +20,8 @@ from actors.messages import Filters
 from tests.e2e.conftest import LocalCluster, Node
 from tests.e2e.harness import command_task as native_task
 from tests.e2e.harness import framework
-from tests.e2e.test_e2e_scheduler_api import FAST, eventually, info, state
+from tests.e2e.test_e2e_scheduler_api import FAST, SUBSCRIBE, eventually, info, state
 from tests.e2e.v1_client import WAIT, Subscription, command_task, launch, post
-
-SUBSCRIBE = {"type": "SUBSCRIBE", "subscribe": {"framework_info": info()}}
 
 
 def _elected(master: Node) -> bool:

@@ -72,13 +72,19 @@ def scheduler_call(master: MasterActor, request: HttpRequest) -> HttpResponse:
     except CallError as exc:
         return _text(exc.message, exc.status)
     if call.type == "SUBSCRIBE":
+        if STREAM_ID in request.headers:
+            return _text(f"Subscribe calls should not include the '{STREAM_ID}' header", 400)
         if not _accepts_json(request.headers.get("Accept", "")):
             return _text(f"Expecting 'Accept' to allow '{JSON}'", 406)
         return _subscribe(master, call.message)
     framework = master.books.frameworks.get(call.framework_id)
-    link = master.http_links.get(framework.pid) if framework is not None else None
-    if framework is None or link is None or not framework.connected:
+    if framework is None:
+        return _text("Framework cannot be found", 403)
+    if not framework.connected:
         return _text("Framework is not subscribed", 403)
+    link = master.http_links.get(framework.pid)
+    if link is None:
+        return _text("Framework is not connected via HTTP", 403)
     stream_id = request.headers.get(STREAM_ID, "")
     if not stream_id:
         return _text(f"All non-subscribe calls should include the '{STREAM_ID}' header", 403)
