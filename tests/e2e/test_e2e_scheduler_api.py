@@ -140,6 +140,13 @@ def test_bad_requests_get_mesos_status_codes(cluster: LocalCluster) -> None:
         assert sub.call("ACKNOWLEDGE", {"agent_id": {"value": "a"}, "task_id": {"value": "t"},
                                         "uuid": "***"})[0] == 400
         assert sub.call("KILL", {})[0] == 400  # kill.task_id missing
+        code, body = sub.call("UPDATE_FRAMEWORK", {"framework_info": info(
+            user="someone-else", id={"value": sub.framework_id})})
+        assert code == 400 and b"user" in body
+        code, body = sub.call("UPDATE_FRAMEWORK", {"framework_info": info(
+            name="renamed", id={"value": sub.framework_id})})
+        assert code == 202
+        assert eventually(lambda: framework_state(master, sub.framework_id)["name"] == "renamed")
         assert sub.call("REVIVE")[0] == 202
         with urllib.request.urlopen(f"{base}/master/state", timeout=WAIT) as resp:
             assert resp.status == 200

@@ -37,8 +37,11 @@ class HttpLink:
         self.stream_id = stream_id
         self.stream = stream
         self.subscribed = False
+        self.in_call = False
+        """A call of this framework is being handled: its errors are the call's answer."""
         self.refused: str | None = None
-        """Why the subscription was refused (a ``FrameworkError`` before ``SUBSCRIBED``)."""
+        """Why the subscription or the call being handled was refused (a ``FrameworkError``
+        before ``SUBSCRIBED`` or during the call: answered 400 rather than on the stream)."""
 
 
 class HttpLinks:
@@ -77,9 +80,10 @@ class HttpLinks:
             _log.debug("no v1 event for this message", name=message_name(msg), to=str(to))
             return
         self._trace(to, msg)
-        if isinstance(msg, FrameworkError) and not link.subscribed:
+        if isinstance(msg, FrameworkError) and (link.in_call or not link.subscribed):
             link.refused = msg.message
-            self.gone(to)
+            if not link.subscribed:
+                self.gone(to)
             return
         if not link.stream.write(record(event)) or isinstance(msg, FrameworkError):
             self.gone(to)  # after an ERROR the master closes the stream (Mesos)

@@ -91,7 +91,13 @@ def scheduler_call(master: MasterActor, request: HttpRequest) -> HttpResponse:
     if stream_id != link.stream_id:
         return _text(f"The stream ID '{stream_id}' included in this request didn't match the "
                      f"stream ID currently associated with framework ID {framework.id}", 403)
-    master._dispatch(link.pid, call.message, None)
+    link.in_call, link.refused = True, None
+    try:
+        master._dispatch(link.pid, call.message, None)
+    finally:
+        link.in_call = False
+    if link.refused is not None:  # e.g. an UPDATE_FRAMEWORK changing the user
+        return _text(link.refused, 400)
     return HttpResponse(202, b"", "text/plain")
 
 

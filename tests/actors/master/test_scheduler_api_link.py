@@ -90,3 +90,15 @@ def test_close_by_the_master_is_no_exit() -> None:
     link = h.links.open(http_scheduler_pid("t"), "t")
     h.links.close(link.pid)
     assert not link.stream.open and not h.exited and h.links.get(link.pid) is None
+
+
+def test_an_error_while_handling_a_call_is_its_answer_and_keeps_the_stream() -> None:
+    h = Harness()
+    link = h.links.open(http_scheduler_pid("u"), "u")
+    h.links.deliver(link.pid, FrameworkRegistered(framework_id="F",
+                                                  master_info=MasterInfo(id="m")))
+    link.in_call = True
+    h.links.deliver(link.pid, FrameworkError(message="update refused: user is fixed"))
+    assert link.refused == "update refused: user is fixed"
+    assert link.stream.open and not h.exited
+    assert [e["type"] for e in events(link)] == ["SUBSCRIBED", "HEARTBEAT"]
