@@ -295,3 +295,38 @@ def test_an_http_frameworks_task_has_the_same_trace_as_a_native_ones(
         j = _find(msgs, i, "StatusUpdate", "master", "scheduler", state_name)
         j = _find(msgs, j, "StatusUpdateAcknowledgement", "scheduler", "master")
         _find(msgs, j, "StatusUpdateAcknowledgement", "master", "agent")
+
+
+def test_launch_group_goes_through_the_masters_group_validation(cluster: LocalCluster) -> None:
+    master = cluster.master(*FAST)
+    cluster.agent(master, AGENT)
+    sub = Subscription(master.http, info())
+    try:
+        offer = sub.offers()[0]
+        executor = {"executor_id": {"value": "group"}, "type": "DEFAULT", "resources": [
+            {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+            {"name": "mem", "type": "SCALAR", "scalar": {"value": 32}}]}
+
+        def group(*tasks: dict[str, Any]) -> dict[str, Any]:
+            for task in tasks:
+                del task["command"]
+            return {"type": "LAUNCH_GROUP", "launch_group": {
+                "executor": executor, "task_group": {"tasks": list(tasks)}}}
+        too_big = group(command_task("g1", offer, ""), command_task("g2", offer, "", cpus=64))
+        code, _ = sub.call("ACCEPT", {"offer_ids": [offer["id"]], "operations": [too_big],
+                                      "filters": {"refuse_seconds": 0}})
+        assert code == 202
+        for task_id in ("g1", "g2"):  # all or none
+            status = sub.update(task_id, "TASK_ERROR")
+            assert status["reason"] == "REASON_TASK_GROUP_INVALID"
+            assert status["source"] == "SOURCE_MASTER"
+        offer = sub.offers()[0]
+        fits = group(command_task("g3", offer, ""), command_task("g4", offer, ""))
+        code, _ = sub.call("ACCEPT", {"offer_ids": [offer["id"]], "operations": [fits]})
+        assert code == 202
+        assert eventually(lambda: sorted(t["id"] for t in framework_state(
+            master, sub.framework_id)["tasks"]) == ["g3", "g4"])
+        framework = framework_state(master, sub.framework_id)
+        assert [e["executor_id"] for e in framework["executors"]] == ["group"]
+    finally:
+        sub.close()
