@@ -29,6 +29,7 @@ import base64
 import binascii
 import dataclasses
 import enum
+import math
 import types
 import typing
 from collections.abc import Callable
@@ -79,18 +80,23 @@ def _str(data: Any, path: str) -> str:
 def _int(data: Any, path: str) -> int:
     if isinstance(data, str) and data.lstrip("-").isdigit():
         return int(data)  # protobuf JSON may quote 64-bit integers
-    if isinstance(data, bool) or not isinstance(data, int | float) or int(data) != data:
-        raise _fail(path, "expected an integer")
-    return int(data)
+    if isinstance(data, int) and not isinstance(data, bool):
+        return data
+    if isinstance(data, float) and data.is_integer():  # also false for inf and nan
+        return int(data)
+    raise _fail(path, "expected an integer")
 
 
 def _float(data: Any, path: str) -> float:
     if isinstance(data, bool) or not isinstance(data, int | float | str):
         raise _fail(path, "expected a number")
     try:
-        return float(data)
+        value = float(data)
     except ValueError:
         raise _fail(path, "expected a number") from None
+    if not math.isfinite(value):  # no field of the API means anything by NaN or infinity
+        raise _fail(path, "expected a finite number")
+    return value
 
 
 def _bool(data: Any, path: str) -> bool:
