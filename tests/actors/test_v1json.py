@@ -115,7 +115,7 @@ def test_bad_types_and_enums_are_value_errors() -> None:
         from_v1(FrameworkInfo, {"user": "u", "name": "n", "checkpoint": "yes"})
     with pytest.raises(ValueError, match="unknown FrameworkCapability"):
         from_v1(FrameworkInfo, {"user": "u", "name": "n", "capabilities": [{"type": "NOPE"}]})
-    with pytest.raises(ValueError, match="Filters.refuse_seconds: expected a finite number"):
+    with pytest.raises(ValueError, match=r"Filters\.refuse_seconds: expected a finite number"):
         from_v1(Filters, json.loads('{"refuse_seconds": NaN}'))
     with pytest.raises(ValueError, match="expected an integer"):
         from_v1(HTTPCheckInfo, {"port": 1.5})
