@@ -330,3 +330,16 @@ def test_launch_group_goes_through_the_masters_group_validation(cluster: LocalCl
         assert [e["executor_id"] for e in framework["executors"]] == ["group"]
     finally:
         sub.close()
+
+
+def test_an_offer_not_answered_in_time_is_rescinded(cluster: LocalCluster) -> None:
+    master = cluster.master(*FAST, "--offer_timeout=1secs")
+    cluster.agent(master, AGENT)
+    sub = Subscription(master.http, info())
+    try:
+        offer = sub.offers()[0]
+        rescind = sub.wait("RESCIND")["rescind"]
+        assert rescind == {"offer_id": offer["id"]}
+        assert sub.offers()[0]["id"] != offer["id"]  # the resources come back in a new one
+    finally:
+        sub.close()
