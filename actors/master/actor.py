@@ -54,6 +54,7 @@ from actors.master.identity import VERSION, master_info
 from actors.master.launch import accept, as_accept
 from actors.master.metrics import MasterCounters, valid_status_update
 from actors.master.reconciliation import reconcile
+from actors.master.scheduler_api.link import HttpLinks
 from actors.messages.agent import ShutdownExecutor, StatusUpdate
 from actors.messages.framework import (
     AcceptOffers,
@@ -128,13 +129,17 @@ class MasterActor(AgentHandlers):
         self.elected_time: float | None = self.books.start_time if self.elected else None
         self.leader: MasterInfo | None = self.books.master_info if self.elected else None
         self._exit: Callable[[int], None] = os._exit
+        self.http_links = HttpLinks(self.config.heartbeat_interval, self.delay, self.exited,
+                                    self._trace_http)
         self._init_agents(registrar)
 
     def on_start(self) -> None:
         from actors.master.http import install_routes
+        from actors.master.scheduler_api.route import install_scheduler_api
         from actors.master.webui import install_webui
 
         install_routes(self)
+        install_scheduler_api(self)
         install_webui(self)
         _log.info("master started", master_id=self.master_id, pid=str(self.pid))
         if self.elected:

@@ -17,6 +17,7 @@ from transport.flags import Duration, Flags, at_least, one_of, port_number, posi
 __all__ = [
     "DEFAULT_AGENT_PING_TIMEOUT",
     "DEFAULT_AGENT_REREGISTER_TIMEOUT",
+    "DEFAULT_HEARTBEAT_INTERVAL",
     "DEFAULT_MAX_AGENT_PING_TIMEOUTS",
     "DEFAULT_ZK_SESSION_TIMEOUT",
     "REGISTRIES",
@@ -37,6 +38,9 @@ before it marks them unreachable (Mesos' ``--agent_reregister_timeout``, 10mins)
 
 REGISTRIES = ("in_memory", "sqlite", "zk")
 """The values of ``--registry`` (``actors.registry.open_storage``)."""
+
+DEFAULT_HEARTBEAT_INTERVAL = 15.0
+"""Seconds between v1 scheduler API HEARTBEAT events (Mesos' ``DEFAULT_HEARTBEAT_INTERVAL``)."""
 
 DEFAULT_ZK_SESSION_TIMEOUT = 10.0
 """Seconds: the ZooKeeper session timeout of ``--zk`` (Mesos' ``--zk_session_timeout``)."""
@@ -59,6 +63,8 @@ class MasterConfig:
     agent_ping_timeout: float = DEFAULT_AGENT_PING_TIMEOUT
     max_agent_ping_timeouts: int = DEFAULT_MAX_AGENT_PING_TIMEOUTS
     agent_reregister_timeout: float = DEFAULT_AGENT_REREGISTER_TIMEOUT
+    heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL
+    """Seconds between HEARTBEAT events on v1 scheduler API streams (Mesos: fixed 15 s)."""
     max_completed_frameworks: int = 50
     max_completed_tasks_per_framework: int = 1000
     trace: bool = False
@@ -83,6 +89,8 @@ class MasterConfig:
             raise ValueError("agent_reregister_timeout must be positive")
         if self.offer_timeout is not None and self.offer_timeout <= 0:
             raise ValueError("offer_timeout must be positive")
+        if self.heartbeat_interval <= 0:
+            raise ValueError("heartbeat_interval must be positive")
         if self.allocation_interval <= 0:
             raise ValueError("allocation_interval must be positive")
         if self.zk_session_timeout <= 0:
@@ -155,6 +163,9 @@ def flags() -> Flags:
           "after a failover, agents of the registry that do not re-register within this "
           "time are marked unreachable (Mesos requires at least 10mins; shorter is for "
           "tests)", check=positive)
+    f.add("heartbeat_interval", Duration, Duration(DEFAULT_HEARTBEAT_INTERVAL),
+          "time between HEARTBEAT events on /api/v1/scheduler event streams",
+          check=positive)
     f.add("max_completed_frameworks", int, 50, "completed frameworks kept for /state",
           check=lambda v: None if v >= 0 else "must not be negative")
     f.add("max_completed_tasks_per_framework", int, 1000,
@@ -193,6 +204,7 @@ def from_flags(ns: argparse.Namespace) -> MasterConfig:
         agent_ping_timeout=float(ns.agent_ping_timeout),
         max_agent_ping_timeouts=ns.max_agent_ping_timeouts,
         agent_reregister_timeout=float(ns.agent_reregister_timeout),
+        heartbeat_interval=float(ns.heartbeat_interval),
         max_completed_frameworks=ns.max_completed_frameworks,
         max_completed_tasks_per_framework=ns.max_completed_tasks_per_framework,
         trace=bool(ns.trace),

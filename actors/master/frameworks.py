@@ -47,9 +47,13 @@ if TYPE_CHECKING:
     from actors.master.books import Books, Outbox
 
 __all__ = [
+    "HTTP_SCHEDULER_HOST",
     "FrameworkBook",
     "FrameworkRecord",
     "deactivate",
+    "http_scheduler_pid",
+    "is_http_scheduler",
+    "native_pid",
     "register",
     "remove",
     "reregister",
@@ -57,6 +61,29 @@ __all__ = [
 ]
 
 _log = structlog.get_logger("meseta.master")
+
+
+HTTP_SCHEDULER_HOST = "v1-scheduler-api"
+"""The host of the PID by which the master addresses an HTTP (v1 API) framework.
+
+An HTTP scheduler is no process on a node: the master names its event stream with a
+PID on this host (never a real one) so that the handlers treat both kinds of framework
+alike; ``MasterProcess._apply`` writes what is sent there to the stream
+(``actors.master.scheduler_api``) and agents and endpoints see no pid for it."""
+
+
+def http_scheduler_pid(stream_id: str) -> PID:
+    """The PID the master uses for the HTTP framework subscribed on stream ``stream_id``."""
+    return PID(f"scheduler({stream_id})", HTTP_SCHEDULER_HOST, 0)
+
+
+def is_http_scheduler(pid: PID | None) -> bool:
+    return pid is not None and pid.host == HTTP_SCHEDULER_HOST
+
+
+def native_pid(pid: PID | None) -> PID | None:
+    """``pid`` for a native (PID-based) scheduler, ``None`` for an HTTP one (as Mesos)."""
+    return None if is_http_scheduler(pid) else pid
 
 
 @dataclass(eq=False)
@@ -84,6 +111,11 @@ class FrameworkRecord:
     @property
     def id(self) -> str:
         return self.info.id
+
+    @property
+    def http(self) -> bool:
+        """Subscribed through the v1 scheduler HTTP API (not a native driver)."""
+        return is_http_scheduler(self.pid)
 
     @property
     def partition_aware(self) -> bool:
@@ -226,7 +258,8 @@ def reregister(books: Books, frm: PID, msg: ReregisterFramework, out: Outbox) ->
             agent = books.agents.registered.get(agent_id)
             if agent is not None and agent.connected:
                 out.send(agent.pid, UpdateFramework(framework_id=record.id,
-                                                    framework_info=record.info, pid=frm))
+                                                    framework_info=record.info,
+                                                    pid=native_pid(frm)))
     record.connected = record.active = True
     record.reregistered_time = books.now()
     record.generation += 1
@@ -264,7 +297,8 @@ def update(books: Books, record: FrameworkRecord, msg: UpdateFramework, out: Out
         agent = books.agents.registered.get(agent_id)
         if agent is not None and agent.connected:
             out.send(agent.pid, UpdateFramework(framework_id=record.id,
-                                                framework_info=record.info, pid=record.pid))
+                                                framework_info=record.info,
+                                                pid=native_pid(record.pid)))
 
 
 def deactivate(books: Books, record: FrameworkRecord, out: Outbox) -> None:

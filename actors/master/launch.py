@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from actors.master.frameworks import native_pid
 from actors.master.tasks import TaskRecord, master_update
 from actors.master.validation import Accepted, TaskValidator, validate_offers
 from actors.messages.agent import RunTask, RunTaskGroup, StatusUpdate
@@ -77,7 +78,7 @@ def accept(books: Books, framework: FrameworkRecord, msg: AcceptOffers, out: Out
                     continue
                 task = _launched(books, framework, agent, task, accepted)
                 out.send(agent.pid, RunTask(framework_info=framework.info, task=task,
-                                            pid=framework.pid))
+                                            pid=native_pid(framework.pid)))
         elif operation.type is OperationType.LAUNCH_GROUP and operation.launch_group:
             _launch_group(books, framework, agent, operation, validator, out)
         else:

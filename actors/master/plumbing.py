@@ -17,12 +17,16 @@ import structlog
 
 from actors.master.books import Books, Outbox
 from actors.master.config import MasterConfig
+from actors.master.frameworks import is_http_scheduler
 from actors.master.held import HeldMessages
 from actors.master.metrics import MasterCounters
+from actors.master.scheduler_api.link import HttpLinks
 from actors.messages.agent import RegisterAgent, ReregisterAgent
 from actors.messages.framework import RegisterFramework, ReregisterFramework
 from actors.messages.info import MasterInfo
 from transport import PID, Process
+from transport.codec import message_name
+from transport.trace import TraceContext
 
 __all__ = ["MasterProcess"]
 
@@ -48,6 +52,8 @@ class MasterProcess(Process):
     """Registrations that came before this master could handle them (``_hold``)."""
     counters: MasterCounters
     """Messages by type, dropped ones, status updates (``/metrics/snapshot``)."""
+    http_links: HttpLinks
+    """The event streams of HTTP (v1 API) frameworks (``actors.master.scheduler_api``)."""
 
     @property
     def master_id(self) -> str:
@@ -102,11 +108,35 @@ class MasterProcess(Process):
             for offer_id in out.offers_made:        # can come back ahead of its timer
                 self.delay(self.config.offer_timeout, self._offer_timed_out, offer_id)
         for pid in out.links:
-            self.link(pid)
+            if not is_http_scheduler(pid):  # an HTTP framework's stream reports its end
+                self.link(pid)
         for msg in out.allocator:
             self.send(self.allocator, msg)
         for to, msg in out.sends:
+            self._send_out(to, msg)
+
+    def _send_out(self, to: PID, msg: Any) -> None:
+        """The one way a decision's message leaves the master: over ZeroMQ, or, for an
+        HTTP framework, as a v1 Event on its stream (``scheduler_api.link``)."""
+        if is_http_scheduler(to):
+            self.http_links.deliver(to, msg)
+        else:
             self.send(to, msg)
+
+    def unlink(self, pid: PID) -> None:
+        if is_http_scheduler(pid):
+            self.http_links.close(pid)
+        else:
+            super().unlink(pid)
+
+    def _trace_http(self, to: PID, msg: Any) -> None:
+        """Record a message sent to an HTTP framework as the node records a send."""
+        tracer = self.node.tracer
+        if tracer.enabled:
+            parent = self.trace_context
+            ctx = (parent.child() if parent is not None else None) or TraceContext.root()
+            tracer.event("trace.send", str(self.pid), str(to), message_name(msg), None, ctx,
+                         msg)
 
     def _run(self, fn: Callable[..., Any], *args: Any) -> None:
         out = Outbox()

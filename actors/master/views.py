@@ -109,8 +109,9 @@ def framework_json(books: Books, framework: FrameworkRecord) -> dict[str, Any]:
     executors and used/offered resources."""
     info = framework.info
     used = resources_json(framework.used_resources())
-    return {"id": framework.id, "name": info.name, "pid": str(framework.pid or ""),
-            "user": info.user, "roles": list(info.roles),
+    pid = {} if framework.http else {"pid": str(framework.pid or "")}  # Mesos: PID-based only
+    return {"id": framework.id, "name": info.name, **pid, "user": info.user,
+            "roles": list(info.roles),
             "role": info.roles[0] if info.roles else "*",
             "suppressed_roles": sorted(framework.suppressed_roles),
             "principal": info.principal, "hostname": info.hostname,

@@ -40,13 +40,14 @@ class Workload:
     pi_items: int = 90
     item_seconds: float = 2.0
     max_executors: int = 9
-    cores_per_executor: int = 2
+    cores_per_executor: int = 4
+    """Spark's coarse-grained mode: one executor per agent, using up to this many cpus."""
 
     @classmethod
     def short(cls) -> Workload:
         return cls(agent_cpus=2.0, agent_mem=2048, service_instances=2, wave_jobs=6,
                    job_seconds=2.0, merge_seconds=1.0, pi_items=12, item_seconds=1.0,
-                   max_executors=3, cores_per_executor=1)
+                   max_executors=3, cores_per_executor=2)
 
     @property
     def total_cpus(self) -> float:

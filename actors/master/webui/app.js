@@ -353,7 +353,7 @@ function frameworkPage(st, route) {
   const d = dominantShare(f, clusterTotal(st));
   return [
     h("h1", {}, `Framework ${f.name}`),
-    kv([["ID", h("code", {}, f.id)], ["PID", h("code", {}, f.pid)], ["User", f.user],
+    kv([["ID", h("code", {}, f.id)], ["PID", h("code", {}, f.pid || "none (HTTP API)")], ["User", f.user],
         ["Roles", (f.roles || []).join(", ") || f.role], ["Principal", f.principal || "-"],
         ["Active", f.active ? "yes" : "no"], ["Connected", f.connected ? "yes" : "no"],
         ["Registered", when(f.registered_time)], ["Checkpoint", f.checkpoint ? "yes" : "no"],
