@@ -11,7 +11,9 @@ releases the next update of a task, ``FrameworkToExecutor`` is relayed,
 (``RegisterExecutor`` -> ``ExecutorRegistered`` + their queued ``RunTask``s), send
 ``StatusUpdate``s (into the status update manager, acknowledged to the executor at
 once) and ``ExecutorToFramework`` messages (to the master). The launcher reports
-executor exits as posted calls: live tasks are failed, the master told.
+executor exits as posted calls: live tasks are failed, the master told. Executors
+written for Mesos' HTTP API do the same over ``POST /api/v1/executor``
+(``executor_api``): same handlers, same records, same checkpoint.
 
 A restarted agent first recovers (``recovering``): it reads its checkpoint
 (``recovery``; written as it runs by ``checkpointer``), reconnects to the live executors
@@ -52,9 +54,9 @@ from actors.agent.containerizer import (
 from actors.agent.containerizer.monitor import render_statistics
 from actors.agent.detect import detect_resources
 from actors.agent.endpoints import install_routes
+from actors.agent.executor_api import HttpExecutors
 from actors.agent.executors import FrameworkRecord
 from actors.agent.launcher import ExecutorLauncher, Launcher
-from actors.agent.recovering import AgentRecovery
 from actors.agent.recovery import RecoveryError
 from actors.agent.state import render_state
 from actors.agent.status_updates import StatusUpdateManager
@@ -99,7 +101,7 @@ _FROM_MASTER = frozenset({
 """What only a master sends; with ``--master=zk://`` only the detected leader's count."""
 
 
-class AgentActor(AgentRecovery):
+class AgentActor(HttpExecutors):
     """See the module docstring. ``AgentActor(node, config)``; tests may pass a launcher.
 
     Raises ``RecoveryError`` when the checkpoint cannot be recovered (``--strict``) and
@@ -378,11 +380,11 @@ class AgentActor(AgentRecovery):
     def _on_framework_message(self, frm: PID, msg: FrameworkToExecutor) -> None:
         framework = self.frameworks.get(msg.framework_id)
         executor = framework.executors.get(msg.executor_id) if framework else None
-        if executor is None or executor.pid is None:
+        if executor is None or executor.link is None:
             _log.warning("framework message for an executor not running here; dropped",
                          executor_id=msg.executor_id)
             return
-        self.send(executor.pid, msg)
+        self._tell(executor.link, msg)
 
     @handles(UpdateFramework)
     def _on_update_framework(self, frm: PID, msg: UpdateFramework) -> None:
@@ -411,20 +413,11 @@ class AgentActor(AgentRecovery):
 
     @handles(StatusUpdate)
     def _on_status_update(self, frm: PID, msg: StatusUpdate) -> None:
-        update = msg.update
-        accepted = self._record_update(update)
-        if update.uuid:
-            self.send(frm, StatusUpdateAcknowledgement(
-                agent_id=self.agent_id, framework_id=update.framework_id,
-                task_id=update.status.task_id, uuid=update.uuid))
-        if not accepted:
-            _log.debug("duplicate status update ignored", task_id=update.status.task_id)
+        self._executor_update(frm, msg.update)
 
     @handles(ExecutorToFramework)
     def _on_executor_message(self, frm: PID, msg: ExecutorToFramework) -> None:
-        self.send(self.master, ExecutorToFramework(
-            agent_id=self.agent_id, framework_id=msg.framework_id,
-            executor_id=msg.executor_id, data=msg.data))
+        self._executor_message(msg.framework_id, msg.executor_id, msg.data)
 
     # --- HTTP -------------------------------------------------------------------------
 

@@ -9,6 +9,10 @@ here is a handler itself. It owns the lives of executors and tasks on this agent
   thread, ``_fetched`` launching it or failing its tasks) or hand the task to the
   running executor;
 - ``_register_executor``: ``ExecutorRegistered`` and the queued ``RunTask``s;
+- ``_tell``: the one way anything reaches an executor: its PID for a native one
+  (``ExecutorDriver``), its event stream (``executor_http.ExecutorConnection``) for an
+  HTTP one; ``_connect`` records which it is. Calls from either kind land in the same
+  methods (``_register_executor``, ``_executor_update``, ``_executor_message``);
 - ``_kill_task``: a queued task is killed here (TASK_KILLED, launch interrupted), a
   launched one by its executor (``KillTask``);
 - ``_shutdown_executor`` / ``_shutdown_framework``: ``ShutdownExecutor``, then after
@@ -28,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import uuid as uuidlib
 from collections import deque
+from typing import Any
 
 import structlog
 
@@ -39,6 +44,7 @@ from actors.agent.containerizer import (
     ContainerLimits,
     container_limits,
 )
+from actors.agent.executor_http import ExecutorConnection
 from actors.agent.executors import (
     ExecutorRecord,
     ExecutorState,
@@ -59,6 +65,7 @@ from actors.messages import (
     AgentInfo,
     ExecutorInfo,
     ExecutorRegistered,
+    ExecutorToFramework,
     ExitedExecutor,
     FrameworkInfo,
     KillTask,
@@ -67,6 +74,7 @@ from actors.messages import (
     RunTask,
     ShutdownExecutor,
     StatusUpdate,
+    StatusUpdateAcknowledgement,
     StatusUpdateInfo,
     TaskInfo,
 )
@@ -141,10 +149,10 @@ class ExecutorManager(SandboxManager):
             self.containerizer.update(executor.run_id, self._limits(executor))
         if framework.info.checkpoint:
             self.ckpt.task(self.agent_id, executor, task)
-        if executor.state is ExecutorState.RUNNING and executor.pid is not None:
+        if executor.state is ExecutorState.RUNNING and executor.link is not None:
             record.launched = True
-            self.send(executor.pid, RunTask(framework_info=framework.info, task=task,
-                                            pid=framework.pid))
+            self._tell(executor.link, RunTask(framework_info=framework.info, task=task,
+                                              pid=framework.pid))
 
     def _launch(self, framework: FrameworkRecord, executor_info: ExecutorInfo, command: bool,
                 task: TaskInfo) -> ExecutorRecord | None:
@@ -160,7 +168,9 @@ class ExecutorManager(SandboxManager):
             env = executor_environment(
                 agent=self.pid, framework=framework.info, executor=executor_info,
                 directory=sandbox.directory, run_id=run_id, grace_period=grace,
-                host=self.config.ip, recovery_timeout=self.config.recovery_timeout)
+                host=self.config.ip, recovery_timeout=self.config.recovery_timeout,
+                agent_id=self.agent_id, agent_endpoint=self._http_endpoint(),
+                subscription_backoff_max=self.config.executor_reregistration_timeout)
             if self.trace_context is not None:  # the executor's registration continues it
                 env["MESETA_TRACE_PARENT"] = self.trace_context.to_env()
             spec = spec_for_command(executor_info.command, env, sandbox.directory,
@@ -233,31 +243,76 @@ class ExecutorManager(SandboxManager):
         executor.state = ExecutorState.TERMINATING
         self._executor_terminated(executor, None)
 
-    def _register_executor(self, frm: PID, msg: RegisterExecutor) -> None:
+    def _register_executor(self, frm: PID | ExecutorConnection, msg: RegisterExecutor) -> None:
         framework = self.frameworks.get(msg.framework_id)
         executor = framework.executors.get(msg.executor_id) if framework else None
         if framework is None or executor is None \
                 or executor.state is not ExecutorState.REGISTERING:
             _log.warning("unexpected executor registration; shutting it down",
                          executor_id=msg.executor_id, frm=str(frm))
-            self.send(frm, ShutdownExecutor(executor_id=msg.executor_id,
-                                            framework_id=msg.framework_id))
+            self._tell(frm, ShutdownExecutor(executor_id=msg.executor_id,
+                                             framework_id=msg.framework_id))
             return
         executor.cancel_timer()
-        executor.pid = frm
         executor.state = ExecutorState.RUNNING
-        if framework.info.checkpoint:
-            self.ckpt.libprocess_pid(self.agent_id, executor, frm)
-        self.send(frm, ExecutorRegistered(
+        self._connect(framework, executor, frm)
+        self._tell(frm, ExecutorRegistered(
             executor_info=executor.info, framework_id=framework.info.id,
             framework_info=framework.info, agent_id=self.agent_id, agent_info=self.info))
+        queued = self._send_queued(framework, executor)
+        if framework.terminating or (not queued and not any(executor.live())):
+            self._shutdown_executor(framework, executor)
+
+    def _send_queued(self, framework: FrameworkRecord, executor: ExecutorRecord) -> int:
+        """Hand a (re)connected executor its queued tasks; how many there were."""
         queued = list(executor.queued())
         for task in queued:
             task.launched = True
-            self.send(frm, RunTask(framework_info=framework.info, task=task.info,
-                                   pid=framework.pid))
-        if framework.terminating or (not queued and not any(executor.live())):
-            self._shutdown_executor(framework, executor)
+            self._tell(executor.link, RunTask(framework_info=framework.info, task=task.info,
+                                              pid=framework.pid))
+        return len(queued)
+
+    # --- the executor's connection ----------------------------------------------------
+
+    def _connect(self, framework: FrameworkRecord, executor: ExecutorRecord,
+                 link: PID | ExecutorConnection) -> None:
+        """``link`` is now how the executor is reached (a PID, or an HTTP stream)."""
+        if isinstance(link, PID):
+            executor.pid, executor.http = link, None
+            if framework.info.checkpoint:
+                self.ckpt.libprocess_pid(self.agent_id, executor, link)
+            return
+        if executor.http is not None and executor.http is not link:
+            _log.warning("closing the earlier HTTP connection of executor",
+                         executor_id=executor.executor_id)
+            executor.http.close()
+        executor.pid, executor.http = None, link
+
+    def _tell(self, to: PID | ExecutorConnection | None, msg: Any) -> None:
+        """Send an executor ``msg``: natively to a PID, or as its event on a stream."""
+        if isinstance(to, PID):
+            self.send(to, msg)
+        elif to is not None:
+            to.send(msg)
+        else:
+            _log.warning("executor not connected; message dropped", name=type(msg).__name__)
+
+    def _executor_update(self, frm: PID | ExecutorConnection | None,
+                         update: StatusUpdateInfo) -> None:
+        """An executor's status update: recorded (once), then acknowledged to it."""
+        accepted = self._record_update(update)
+        if update.uuid:
+            self._tell(frm, StatusUpdateAcknowledgement(
+                agent_id=self.agent_id, framework_id=update.framework_id,
+                task_id=update.status.task_id, uuid=update.uuid))
+        if not accepted:
+            _log.debug("duplicate status update ignored", task_id=update.status.task_id)
+
+    def _executor_message(self, framework_id: str, executor_id: str, data: bytes) -> None:
+        """An executor's message for its scheduler, relayed by the master."""
+        self.send(self.master, ExecutorToFramework(
+            agent_id=self.agent_id, framework_id=framework_id, executor_id=executor_id,
+            data=data))
 
     # --- killing ----------------------------------------------------------------------
 
@@ -285,8 +340,8 @@ class ExecutorManager(SandboxManager):
             if not any(executor.live()):
                 self._shutdown_executor(framework, executor)
             return
-        if executor.pid is not None:
-            self.send(executor.pid, msg)
+        if executor.link is not None:
+            self._tell(executor.link, msg)
 
     def _shutdown_framework(self, framework: FrameworkRecord) -> None:
         framework.terminating = True
@@ -297,14 +352,13 @@ class ExecutorManager(SandboxManager):
     def _shutdown_executor(self, framework: FrameworkRecord, executor: ExecutorRecord) -> None:
         if executor.state in (ExecutorState.TERMINATING, ExecutorState.TERMINATED):
             return
-        registered = executor.state is ExecutorState.RUNNING and executor.pid is not None
+        registered = executor.state is ExecutorState.RUNNING and executor.link is not None
         executor.state = ExecutorState.TERMINATING
         if not registered:
             self._destroy(executor)
             return
-        assert executor.pid is not None
-        self.send(executor.pid, ShutdownExecutor(executor_id=executor.executor_id,
-                                                 framework_id=framework.info.id))
+        self._tell(executor.link, ShutdownExecutor(executor_id=executor.executor_id,
+                                                   framework_id=framework.info.id))
         executor.cancel_timer()
         executor.timer = self.delay(self._grace_period(executor.info.shutdown_grace_period),
                                     self._shutdown_timed_out, executor)
@@ -365,6 +419,11 @@ class ExecutorManager(SandboxManager):
             executor.state = ExecutorState.TERMINATING
             self._destroy(executor)
 
+    def _http_endpoint(self) -> str:
+        """``host:port`` of this agent's HTTP (``MESOS_AGENT_ENDPOINT``)."""
+        port = self.node.http_port
+        return f"{self.config.ip}:{port}" if port else ""
+
     def _grace_period(self, own: float | None) -> float:
         return self.config.executor_shutdown_grace_period if own is None else own
 
@@ -392,6 +451,9 @@ class ExecutorManager(SandboxManager):
         executor.cancel_timer()
         executor.exit_status = wait_status
         executor.state = ExecutorState.TERMINATED
+        if executor.http is not None:  # an HTTP executor's stream ends with it
+            executor.http.close()
+            executor.http = None
         framework = self.frameworks.get(executor.framework_id)
         if framework is None:
             return
