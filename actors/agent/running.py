@@ -9,10 +9,8 @@ here is a handler itself. It owns the lives of executors and tasks on this agent
   thread, ``_fetched`` launching it or failing its tasks) or hand the task to the
   running executor;
 - ``_register_executor``: ``ExecutorRegistered`` and the queued ``RunTask``s;
-- ``_tell``: the one way anything reaches an executor: its PID for a native one
-  (``ExecutorDriver``), its event stream (``executor_http.ExecutorConnection``) for an
-  HTTP one; ``_connect`` records which it is. Calls from either kind land in the same
-  methods (``_register_executor``, ``_executor_update``, ``_executor_message``);
+- ``_send_queued``: a (re)connected executor's queued tasks (what reaches an executor
+  goes through ``messaging._tell``: to its PID, or its HTTP event stream);
 - ``_kill_task``: a queued task is killed here (TASK_KILLED, launch interrupted), a
   launched one by its executor (``KillTask``);
 - ``_shutdown_executor`` / ``_shutdown_framework``: ``ShutdownExecutor``, then after
@@ -20,9 +18,9 @@ here is a handler itself. It owns the lives of executors and tasks on this agent
 - ``_process_exited``: the launcher's exit report; the executor's live tasks get an
   agent-made terminal update (``executors.termination_status``), the master an
   ``ExitedExecutor`` (not for command executors, as in Mesos);
-- the status update plumbing (``_record_update`` / ``_forward``) and the clean-up of
-  executors and frameworks once their last terminal update is acknowledged (their
-  directories then scheduled for garbage collection, ``sandboxes``);
+- the clean-up of executors and frameworks once their last terminal update is
+  acknowledged (their directories then scheduled for garbage collection,
+  ``sandboxes``; the status update plumbing is in ``messaging``);
 - for frameworks with ``FrameworkInfo.checkpoint``, the checkpoint writes at each of
   those steps (``checkpointer``), so a restarted agent can recover (``recovering``).
 """
@@ -32,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import uuid as uuidlib
 from collections import deque
-from typing import Any
 
 import structlog
 
@@ -56,25 +53,20 @@ from actors.agent.executors import (
     termination_status,
 )
 from actors.agent.launcher import Launcher, LaunchError, LaunchSpec, spec_for_command
+from actors.agent.messaging import AgentMessaging
 from actors.agent.recovery import process_alive, process_create_time
 from actors.agent.sandbox import create_sandbox
-from actors.agent.sandboxes import SandboxManager
-from actors.agent.status_updates import Forward, StatusUpdateManager, StreamKey
-from actors.agent.tasks import TaskRecord, agent_update
+from actors.agent.status_updates import StatusUpdateManager
+from actors.agent.tasks import TaskRecord
 from actors.messages import (
     AgentInfo,
     ExecutorInfo,
     ExecutorRegistered,
-    ExecutorToFramework,
     ExitedExecutor,
-    FrameworkInfo,
     KillTask,
-    ReconcileTasks,
     RegisterExecutor,
     RunTask,
     ShutdownExecutor,
-    StatusUpdate,
-    StatusUpdateAcknowledgement,
     StatusUpdateInfo,
     TaskInfo,
 )
@@ -86,7 +78,7 @@ __all__ = ["ExecutorManager"]
 _log = structlog.get_logger("meseta.agent")
 
 
-class ExecutorManager(SandboxManager):
+class ExecutorManager(AgentMessaging):
     """See the module docstring; ``AgentActor`` sets the attributes declared here."""
 
     config: AgentConfig
@@ -272,48 +264,6 @@ class ExecutorManager(SandboxManager):
                                               pid=framework.pid))
         return len(queued)
 
-    # --- the executor's connection ----------------------------------------------------
-
-    def _connect(self, framework: FrameworkRecord, executor: ExecutorRecord,
-                 link: PID | ExecutorConnection) -> None:
-        """``link`` is now how the executor is reached (a PID, or an HTTP stream)."""
-        if isinstance(link, PID):
-            executor.pid, executor.http = link, None
-            if framework.info.checkpoint:
-                self.ckpt.libprocess_pid(self.agent_id, executor, link)
-            return
-        if executor.http is not None and executor.http is not link:
-            _log.warning("closing the earlier HTTP connection of executor",
-                         executor_id=executor.executor_id)
-            executor.http.close()
-        executor.pid, executor.http = None, link
-
-    def _tell(self, to: PID | ExecutorConnection | None, msg: Any) -> None:
-        """Send an executor ``msg``: natively to a PID, or as its event on a stream."""
-        if isinstance(to, PID):
-            self.send(to, msg)
-        elif to is not None:
-            to.send(msg)
-        else:
-            _log.warning("executor not connected; message dropped", name=type(msg).__name__)
-
-    def _executor_update(self, frm: PID | ExecutorConnection | None,
-                         update: StatusUpdateInfo) -> None:
-        """An executor's status update: recorded (once), then acknowledged to it."""
-        accepted = self._record_update(update)
-        if update.uuid:
-            self._tell(frm, StatusUpdateAcknowledgement(
-                agent_id=self.agent_id, framework_id=update.framework_id,
-                task_id=update.status.task_id, uuid=update.uuid))
-        if not accepted:
-            _log.debug("duplicate status update ignored", task_id=update.status.task_id)
-
-    def _executor_message(self, framework_id: str, executor_id: str, data: bytes) -> None:
-        """An executor's message for its scheduler, relayed by the master."""
-        self.send(self.master, ExecutorToFramework(
-            agent_id=self.agent_id, framework_id=framework_id, executor_id=executor_id,
-            data=data))
-
     # --- killing ----------------------------------------------------------------------
 
     def _kill_task(self, msg: KillTask) -> None:
@@ -419,11 +369,6 @@ class ExecutorManager(SandboxManager):
             executor.state = ExecutorState.TERMINATING
             self._destroy(executor)
 
-    def _http_endpoint(self) -> str:
-        """``host:port`` of this agent's HTTP (``MESOS_AGENT_ENDPOINT``)."""
-        port = self.node.http_port
-        return f"{self.config.ip}:{port}" if port else ""
-
     def _grace_period(self, own: float | None) -> float:
         return self.config.executor_shutdown_grace_period if own is None else own
 
@@ -491,52 +436,7 @@ class ExecutorManager(SandboxManager):
         if framework.terminating:
             self.sum.forget_framework(framework.info.id)
 
-    # --- reconciliation ---------------------------------------------------------------
-
-    def _reconcile(self, msg: ReconcileTasks) -> None:
-        """Answer TASK_DROPPED (TASK_LOST if not partition-aware) for tasks not here."""
-        framework = self.frameworks.get(msg.framework_id)
-        info = msg.framework_info or (framework.info if framework else None) \
-            or FrameworkInfo(user="", name="", id=msg.framework_id)
-        for status in msg.statuses:
-            if framework is None or framework.find_task(status.task_id) is None:
-                self._send_agent_update(info, status.task_id,
-                                        lost_or(TaskState.TASK_DROPPED, info),
-                                        Reason.REASON_RECONCILIATION,
-                                        "Reconciliation: task unknown to the agent")
-
-    # --- status updates ---------------------------------------------------------------
-
-    def _refuse(self, info: FrameworkInfo, task_id: str, why: str) -> None:
-        self._send_agent_update(info, task_id, lost_or(TaskState.TASK_DROPPED, info),
-                                Reason.REASON_EXECUTOR_TERMINATED, f"Task not launched: {why}")
-
-    def _send_agent_update(self, info: FrameworkInfo, task_id: str, state: TaskState,
-                           reason: Reason, message: str, executor_id: str = "") -> None:
-        self._record_update(agent_update(info.id, task_id, state, agent_id=self.agent_id,
-                                         executor_id=executor_id, reason=reason,
-                                         message=message, now=self.now()))
-
-    def _record_update(self, update: StatusUpdateInfo) -> bool:
-        """Into the status update manager; the task's record follows it if accepted."""
-        accepted, forwards = self.sum.update(update)
-        if accepted:
-            framework = self.frameworks.get(update.framework_id)
-            found = framework.find_task(update.status.task_id) if framework else None
-            if found is not None:
-                found[1].record(update.status)
-                if framework is not None and framework.info.checkpoint:
-                    self.ckpt.update(self.agent_id, found[0], update)
-        self._forward(forwards)
-        return accepted
-
-    def _forward(self, forwards: list[Forward]) -> None:
-        for forward in forwards:
-            self.send(self.master, StatusUpdate(update=forward.update, pid=self.pid))
-            self.delay(forward.retry_in, self._retry_update, forward.key, forward.update.uuid)
-
-    def _retry_update(self, key: StreamKey, uuid: bytes) -> None:
-        self._forward(self.sum.retry(key, uuid))
+    # --- acknowledgements ------------------------------------------------------------
 
     def _update_acknowledged(self, update: StatusUpdateInfo) -> None:
         framework = self.frameworks.get(update.framework_id)
