@@ -4,7 +4,8 @@ It registers with the master (``RegisterAgent`` with backoff until ``AgentRegist
 ``ReregisterAgent`` with its tasks and executors once it has an id, after the link to
 the master broke, pings stopped, or a ping said it is not connected), answers pings,
 and runs what the master sends: ``RunTask`` creates a sandbox and launches the
-executor (or queues the task while its executor registers), ``KillTask`` /
+executor (or queues the task while its executor registers; ``RunTaskGroup`` the same
+for a group, handed over as one), ``KillTask`` /
 ``ShutdownExecutor`` / ``ShutdownFramework`` kill, ``StatusUpdateAcknowledgement``
 releases the next update of a task, ``FrameworkToExecutor`` is relayed,
 ``ReconcileTasks`` is answered for tasks it does not know. Executors register
@@ -76,6 +77,7 @@ from actors.messages import (
     ReregisterAgent,
     ReregisterExecutor,
     RunTask,
+    RunTaskGroup,
     Shutdown,
     ShutdownExecutor,
     ShutdownFramework,
@@ -95,7 +97,8 @@ _log = structlog.get_logger("meseta.agent")
 MAX_COMPLETED_FRAMEWORKS = 50
 
 _FROM_MASTER = frozenset({
-    AgentRegistered, AgentReregistered, PingAgent, RunTask, KillTask, ShutdownExecutor,
+    AgentRegistered, AgentReregistered, PingAgent, RunTask, RunTaskGroup, KillTask,
+    ShutdownExecutor,
     ShutdownFramework, Shutdown, StatusUpdateAcknowledgement, FrameworkToExecutor,
     UpdateFramework, ReconcileTasks})
 """What only a master sends; with ``--master=zk://`` only the detected leader's count."""
@@ -345,6 +348,13 @@ class AgentActor(HttpExecutors):
             _log.warning("RunTask before registration; ignored", task_id=msg.task.task_id)
             return
         self._run_task(msg)
+
+    @handles(RunTaskGroup)
+    def _on_run_task_group(self, frm: PID, msg: RunTaskGroup) -> None:
+        if not self.registered:
+            _log.warning("RunTaskGroup before registration; ignored")
+            return
+        self._run_task_group(msg)
 
     @handles(KillTask)
     def _on_kill_task(self, frm: PID, msg: KillTask) -> None:

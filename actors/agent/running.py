@@ -7,7 +7,8 @@ here is a handler itself. It owns the lives of executors and tasks on this agent
   executor; launch the executor in a new sandbox (its tasks queue until it registers,
   with a registration timer; if its command has URIs they are fetched first, off this
   thread, ``_fetched`` launching it or failing its tasks) or hand the task to the
-  running executor;
+  running executor; ``_run_task_group`` does so for each task of a group, then hands
+  the group over as one (LAUNCH_GROUP for an HTTP executor);
 - ``_register_executor``: ``ExecutorRegistered`` and the queued ``RunTask``s;
 - ``_send_queued``: a (re)connected executor's queued tasks (what reaches an executor
   goes through ``messaging._tell``: to its PID, or its HTTP event stream);
@@ -66,8 +67,10 @@ from actors.messages import (
     KillTask,
     RegisterExecutor,
     RunTask,
+    RunTaskGroup,
     ShutdownExecutor,
     StatusUpdateInfo,
+    TaskGroupInfo,
     TaskInfo,
 )
 from actors.messages.task_state import Reason, TaskState, is_terminal
@@ -100,7 +103,27 @@ class ExecutorManager(AgentMessaging):
 
     # --- launching --------------------------------------------------------------------
 
-    def _run_task(self, msg: RunTask) -> None:
+    def _run_task_group(self, msg: RunTaskGroup) -> None:
+        """Each task of the group into the executor; handed over together (Mesos)."""
+        group = msg.task_group
+        records = []
+        for task in group.tasks:
+            record = self._run_task(RunTask(
+                framework_info=msg.framework_info, task=dataclasses.replace(
+                    task, executor=msg.executor_info), launch_executor=msg.launch_executor),
+                group)
+            if record is None:
+                return  # refused (and said so): the rest would be refused alike
+            records.append(record)
+        framework = self.frameworks.get(msg.framework_info.id)
+        executor = framework.executors.get(msg.executor_info.executor_id) if framework else None
+        if framework is not None and executor is not None \
+                and executor.state is ExecutorState.RUNNING and executor.link is not None:
+            self._hand_over(framework, executor, records)
+
+    def _run_task(self, msg: RunTask, group: TaskGroupInfo | None = None) -> TaskRecord | None:
+        """Record the task under its executor (launched if need be); hand it over now if
+        the executor runs (a group's tasks are handed over by ``_run_task_group``)."""
         task, info = msg.task, msg.framework_info
         framework = self.frameworks.get(info.id)
         if framework is None:
@@ -113,10 +136,10 @@ class ExecutorManager(AgentMessaging):
                 self.ckpt.framework(self.agent_id, framework)
         if framework.terminating:
             _log.warning("RunTask for a terminating framework; ignored", task_id=task.task_id)
-            return
+            return None
         if framework.find_task(task.task_id) is not None:
             _log.warning("RunTask for a task already here; ignored", task_id=task.task_id)
-            return
+            return None
         command = task.executor is None
         executor_info = (command_executor_info(task, info.id) if task.executor is None
                          else task.executor)
@@ -124,27 +147,27 @@ class ExecutorManager(AgentMessaging):
         if executor is not None and executor.state in (ExecutorState.TERMINATING,
                                                        ExecutorState.TERMINATED):
             self._refuse(info, task.task_id, "its executor is terminating")
-            return
+            return None
         if executor is None:
             if not msg.launch_executor:
                 self._refuse(info, task.task_id, "its executor is not running")
-                return
+                return None
             executor = self._launch(framework, executor_info, command, task)
             if executor is None:
                 self._drop_idle_framework(framework)
-                return
+                return None
         record = TaskRecord(info=task, framework_id=info.id,
-                            executor_id=executor.executor_id)
+                            executor_id=executor.executor_id, group=group)
         grows = bool(executor.tasks)
         executor.tasks[task.task_id] = record
         if grows:  # a task for a running container: the limits follow its live tasks
             self.containerizer.update(executor.run_id, self._limits(executor))
         if framework.info.checkpoint:
             self.ckpt.task(self.agent_id, executor, task)
-        if executor.state is ExecutorState.RUNNING and executor.link is not None:
-            record.launched = True
-            self._tell(executor.link, RunTask(framework_info=framework.info, task=task,
-                                              pid=framework.pid))
+        if group is None and executor.state is ExecutorState.RUNNING \
+                and executor.link is not None:
+            self._hand_over(framework, executor, [record])
+        return record
 
     def _launch(self, framework: FrameworkRecord, executor_info: ExecutorInfo, command: bool,
                 task: TaskInfo) -> ExecutorRecord | None:
@@ -258,11 +281,25 @@ class ExecutorManager(AgentMessaging):
     def _send_queued(self, framework: FrameworkRecord, executor: ExecutorRecord) -> int:
         """Hand a (re)connected executor its queued tasks; how many there were."""
         queued = list(executor.queued())
-        for task in queued:
-            task.launched = True
-            self._tell(executor.link, RunTask(framework_info=framework.info, task=task.info,
-                                              pid=framework.pid))
+        self._hand_over(framework, executor, queued)
         return len(queued)
+
+    def _hand_over(self, framework: FrameworkRecord, executor: ExecutorRecord,
+                   tasks: list[TaskRecord]) -> None:
+        """Send tasks to their executor: ``RunTask`` each, a group as one ``RunTaskGroup``
+        (its LAUNCH_GROUP event; a native executor gets its tasks one by one)."""
+        sent: set[int] = set()
+        for record in tasks:
+            record.launched = True
+            group = record.group
+            if group is None or isinstance(executor.link, PID):
+                self._tell(executor.link, RunTask(framework_info=framework.info,
+                                                  task=record.info, pid=framework.pid))
+            elif id(group) not in sent:
+                sent.add(id(group))
+                self._tell(executor.link, RunTaskGroup(
+                    framework_info=framework.info, executor_info=executor.info,
+                    task_group=group))
 
     # --- killing ----------------------------------------------------------------------
 
@@ -282,11 +319,14 @@ class ExecutorManager(AgentMessaging):
         if task.terminal or executor.state in (ExecutorState.TERMINATING,
                                                ExecutorState.TERMINATED):
             return
-        if not task.launched:
-            self._send_agent_update(framework.info, task.task_id, TaskState.TASK_KILLED,
-                                    Reason.REASON_TASK_KILLED_DURING_LAUNCH,
-                                    "Killed before its executor registered",
-                                    executor.executor_id)
+        if not task.launched:  # a queued group goes as a whole (Mesos)
+            victims = [task] if task.group is None else [
+                t for t in executor.queued() if t.group is task.group]
+            for victim in victims:
+                self._send_agent_update(framework.info, victim.task_id, TaskState.TASK_KILLED,
+                                        Reason.REASON_TASK_KILLED_DURING_LAUNCH,
+                                        "Killed before its executor registered",
+                                        executor.executor_id)
             if not any(executor.live()):
                 self._shutdown_executor(framework, executor)
             return

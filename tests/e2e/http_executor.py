@@ -8,7 +8,7 @@ reads the RecordIO event stream. Every event and every answer it gets is appende
 
 What it does, by event:
 
-- LAUNCH: UPDATE TASK_RUNNING, then a MESSAGE ``hello from <task>`` to the scheduler;
+- LAUNCH (each task of a LAUNCH_GROUP alike): UPDATE TASK_RUNNING, then a MESSAGE ``hello from <task>`` to the scheduler;
   a task whose ``data`` is ``finish`` then sends TASK_FINISHED; any other keeps running
   until KILL (-> TASK_KILLED) or until a file ``finish-<task id>`` appears in the
   sandbox (-> TASK_FINISHED, kept and re-sent in the next SUBSCRIBE if the agent is down);
@@ -110,18 +110,24 @@ def probe():
             bodies={name: body for name, (_, body) in checks.items()})
 
 
+def launch(task):
+    task_id = task["task_id"]["value"]
+    with lock:
+        tasks[task_id] = task
+        live.add(task_id)
+    update(task_id, "TASK_RUNNING")
+    message(f"hello from {task_id}")
+    if base64.b64decode(task.get("data", "")) == b"finish":
+        update(task_id, "TASK_FINISHED")
+
+
 def handle(event):
     kind = event["type"]
     if kind == "LAUNCH":
-        task = event["launch"]["task"]
-        task_id = task["task_id"]["value"]
-        with lock:
-            tasks[task_id] = task
-            live.add(task_id)
-        update(task_id, "TASK_RUNNING")
-        message(f"hello from {task_id}")
-        if base64.b64decode(task.get("data", "")) == b"finish":
-            update(task_id, "TASK_FINISHED")
+        launch(event["launch"]["task"])
+    elif kind == "LAUNCH_GROUP":
+        for task in event["launch_group"]["task_group"]["tasks"]:
+            launch(task)
     elif kind == "KILL":
         update(event["kill"]["task_id"]["value"], "TASK_KILLED")
     elif kind == "ACKNOWLEDGED":

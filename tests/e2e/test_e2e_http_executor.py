@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -24,7 +25,7 @@ import psutil
 import pytest
 
 from actors.messages import CommandInfo, Environment, ExecutorInfo, TaskInfo, TaskState
-from actors.messages.offers import Offer
+from actors.messages.offers import Offer, launch_group
 from actors.messages.task_state import Source
 from actors.resources import Resources
 from tests.e2e.conftest import LocalCluster, Node
@@ -173,6 +174,27 @@ def test_an_http_executor_runs_tasks_exchanges_messages_and_is_shut_down(
              for e in _events(sandbox, "ACKNOWLEDGED")}
     assert acked == {(e["task_id"], e["uuid"]) for e in sent}
     assert {e["status"] for e in journal if e.get("sent") == "MESSAGE"} == {202}
+
+
+def test_a_task_group_reaches_an_http_executor_as_one_launch_group(
+        cluster: LocalCluster, noted: list[int]) -> None:
+    master = cluster.master(*FAST)
+    agent = cluster.agent(master)
+    with framework(master.address, "http-group") as (driver, sched):
+        offer = sched.wait("offer")
+        group = [_task(f"g{i}", offer, _executor("grouped"), b"finish") for i in range(2)]
+        driver.accept_offers([offer.id], [launch_group(_executor("grouped"), *[
+            dataclasses.replace(t, executor=None) for t in group])])
+        for i in range(2):
+            sched.wait_state(f"g{i}", TaskState.TASK_FINISHED)
+        seen = _until(lambda: _executor_state(agent, "grouped"), "the executor in /state")
+        noted.append(int(seen["pid"]))
+        sandbox = seen["directory"]
+    events = [e["event"] for e in _journal(sandbox) if "event" in e]
+    assert "LAUNCH" not in events and events.count("LAUNCH_GROUP") == 1
+    (body,) = _events(sandbox, "LAUNCH_GROUP")
+    assert [t["task_id"]["value"] for t in body["launch_group"]["task_group"]["tasks"]] == [
+        "g0", "g1"]
 
 
 def test_an_http_executor_resubscribes_after_an_agent_restart_with_its_unacked_update(
