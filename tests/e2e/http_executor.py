@@ -8,8 +8,9 @@ reads the RecordIO event stream. Every event and every answer it gets is appende
 
 What it does, by event:
 
-- LAUNCH (each task of a LAUNCH_GROUP alike): UPDATE TASK_RUNNING, then a MESSAGE ``hello from <task>`` to the scheduler;
-  a task whose ``data`` is ``finish`` then sends TASK_FINISHED; any other keeps running
+- LAUNCH (each task of a LAUNCH_GROUP alike): UPDATE TASK_RUNNING, then a MESSAGE
+  ``hello from <task>`` to the scheduler; a task whose ``data`` is ``finish`` then
+  sends TASK_FINISHED; any other keeps running
   until KILL (-> TASK_KILLED) or until a file ``finish-<task id>`` appears in the
   sandbox (-> TASK_FINISHED, kept and re-sent in the next SUBSCRIBE if the agent is down);
 - ACKNOWLEDGED: the update is forgotten; MESSAGE: answered with ``echo: <data>``;
