@@ -10,19 +10,17 @@ scheduler's callbacks and the agent's ``/state``.
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
 import json
 import os
 import signal
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psutil
-import pytest
 
 from actors.messages import CommandInfo, Environment, ExecutorInfo, TaskInfo, TaskState
 from actors.messages.offers import Offer, launch_group
@@ -80,19 +78,6 @@ def _journal(sandbox: str) -> list[dict[str, Any]]:
 
 def _events(sandbox: str, kind: str) -> list[dict[str, Any]]:
     return [e["body"] for e in _journal(sandbox) if e.get("event") == kind]
-
-
-@pytest.fixture
-def noted() -> Iterator[list[int]]:
-    """Executor pids, killed at teardown whatever happened (checkpointing ones outlive a
-    SIGKILLed agent on purpose)."""
-    pids: list[int] = []
-    try:
-        yield pids
-    finally:
-        for pid in pids:
-            with contextlib.suppress(psutil.Error):
-                psutil.Process(pid).kill()
 
 
 def test_an_http_executor_runs_tasks_exchanges_messages_and_is_shut_down(
