@@ -14,7 +14,8 @@ handed to the code the native messages reach:
   connection broke, or a retry) replaces its stream, replays its unacknowledged
   updates, and hands it what was queued meanwhile, as Mesos does;
 - UPDATE -> ``_executor_update`` (recorded, checkpointed, forwarded; ACKNOWLEDGED
-  once the agent has it); MESSAGE -> ``_executor_message``; both ``202``.
+  once the agent has it; traced as a continuation of the task's ``RunTask``, as a
+  native executor's update is); MESSAGE -> ``_executor_message``; both ``202``.
 
 Answers follow Mesos' ``Http::executor``: 405 for anything but POST, 400 without a
 Content-Type or with a malformed or invalid call (or an unknown framework/executor),
@@ -103,9 +104,11 @@ class HttpExecutors(AgentRecovery):
             return self._subscribe(framework, executor, call)
         if call.type == "UPDATE":
             assert call.status is not None
-            self._executor_update(executor.link, status_update(
-                framework.framework_id, executor.executor_id, self.agent_id, call.status,
-                self.now()))
+            task = executor.tasks.get(call.status.task_id)
+            with self.continuing(task.trace if task is not None else None):
+                self._executor_update(executor.link, status_update(
+                    framework.framework_id, executor.executor_id, self.agent_id,
+                    call.status, self.now()))
         else:
             self._executor_message(framework.framework_id, executor.executor_id, call.data)
         return HttpResponse(202)

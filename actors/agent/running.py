@@ -113,11 +113,11 @@ class ExecutorManager(AgentMessaging):
                     task, executor=msg.executor_info), launch_executor=msg.launch_executor),
                 group)
             if record is None:
-                return  # refused (and said so): the rest would be refused alike
+                break  # refused (and said so): the rest would be refused alike
             records.append(record)
         framework = self.frameworks.get(msg.framework_info.id)
         executor = framework.executors.get(msg.executor_info.executor_id) if framework else None
-        if framework is not None and executor is not None \
+        if records and framework is not None and executor is not None \
                 and executor.state is ExecutorState.RUNNING and executor.link is not None:
             self._hand_over(framework, executor, records)
 
@@ -157,7 +157,8 @@ class ExecutorManager(AgentMessaging):
                 self._drop_idle_framework(framework)
                 return None
         record = TaskRecord(info=task, framework_id=info.id,
-                            executor_id=executor.executor_id, group=group)
+                            executor_id=executor.executor_id, group=group,
+                            trace=self.trace_context)
         grows = bool(executor.tasks)
         executor.tasks[task.task_id] = record
         if grows:  # a task for a running container: the limits follow its live tasks

@@ -22,6 +22,7 @@ from typing import Any
 
 import psutil
 
+from actors.cli.client import gather_task_trace
 from actors.messages import CommandInfo, Environment, ExecutorInfo, TaskInfo, TaskState
 from actors.messages.offers import Offer, launch_group
 from actors.messages.task_state import Source
@@ -224,3 +225,25 @@ def test_an_http_executor_resubscribes_after_an_agent_restart_with_its_unacked_u
         recovered = _until(lambda: _executor_state(agent, "http"), "the executor in /state")
         assert recovered["state"] == "RUNNING" and recovered["pid"] == pid
         assert TaskState.TASK_LOST not in sched.states("long")
+
+
+def test_an_http_executors_updates_continue_their_tasks_trace(
+        cluster: LocalCluster, noted: list[int]) -> None:
+    master = cluster.master("--trace", *FAST)
+    agent = cluster.agent(master, "cpus:4;mem:4096;disk:4096;ports:[31000-32000]", "--trace")
+    with framework(master.address, "http-trace") as (driver, sched):
+        offer = sched.wait("offer")
+        driver.launch_tasks([offer.id], [_task("traced", offer, _executor(), b"finish")])
+        sched.wait_state("traced", TaskState.TASK_FINISHED)
+        seen = _until(lambda: _executor_state(agent, "http"), "the executor in /state")
+        noted.append(int(seen["pid"]))
+
+        def forwarded() -> list[dict[str, Any]]:
+            msgs = gather_task_trace(master.http, "traced")["messages"]
+            return [m for m in msgs if m["name"] == "StatusUpdate"
+                    and m["frm"].startswith("agent") and m.get("state") == "TASK_FINISHED"]
+
+        (update,) = _until(forwarded, "the agent's forwarded TASK_FINISHED in the trace")[:1]
+        msgs = gather_task_trace(master.http, "traced")["messages"]
+        accept = next(m for m in msgs if m["name"] == "AcceptOffers")
+        assert update["trace_id"] == accept["trace_id"]
