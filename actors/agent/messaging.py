@@ -101,9 +101,11 @@ class AgentMessaging(SandboxManager):
             data=data))
 
     def _http_endpoint(self) -> str:
-        """``host:port`` of this agent's HTTP (``MESOS_AGENT_ENDPOINT``)."""
+        """``host:port`` of this agent's HTTP (``MESOS_AGENT_ENDPOINT``); executors run
+        on this machine, so an agent bound to every address is reached on loopback."""
         port = self.node.http_port
-        return f"{self.config.ip}:{port}" if port else ""
+        host = "127.0.0.1" if self.config.ip in ("0.0.0.0", "") else self.config.ip
+        return f"{host}:{port}" if port else ""
 
     # --- reconciliation ---------------------------------------------------------------
 
