@@ -4,14 +4,17 @@ It registers with the master (``RegisterAgent`` with backoff until ``AgentRegist
 ``ReregisterAgent`` with its tasks and executors once it has an id, after the link to
 the master broke, pings stopped, or a ping said it is not connected), answers pings,
 and runs what the master sends: ``RunTask`` creates a sandbox and launches the
-executor (or queues the task while its executor registers), ``KillTask`` /
+executor (or queues the task while its executor registers; ``RunTaskGroup`` the same
+for a group, handed over as one), ``KillTask`` /
 ``ShutdownExecutor`` / ``ShutdownFramework`` kill, ``StatusUpdateAcknowledgement``
 releases the next update of a task, ``FrameworkToExecutor`` is relayed,
 ``ReconcileTasks`` is answered for tasks it does not know. Executors register
 (``RegisterExecutor`` -> ``ExecutorRegistered`` + their queued ``RunTask``s), send
 ``StatusUpdate``s (into the status update manager, acknowledged to the executor at
 once) and ``ExecutorToFramework`` messages (to the master). The launcher reports
-executor exits as posted calls: live tasks are failed, the master told.
+executor exits as posted calls: live tasks are failed, the master told. Executors
+written for Mesos' HTTP API do the same over ``POST /api/v1/executor``
+(``executor_api``): same handlers, same records, same checkpoint.
 
 A restarted agent first recovers (``recovering``): it reads its checkpoint
 (``recovery``; written as it runs by ``checkpointer``), reconnects to the live executors
@@ -52,9 +55,9 @@ from actors.agent.containerizer import (
 from actors.agent.containerizer.monitor import render_statistics
 from actors.agent.detect import detect_resources
 from actors.agent.endpoints import install_routes
+from actors.agent.executor_api import HttpExecutors
 from actors.agent.executors import FrameworkRecord
 from actors.agent.launcher import ExecutorLauncher, Launcher
-from actors.agent.recovering import AgentRecovery
 from actors.agent.recovery import RecoveryError
 from actors.agent.state import render_state
 from actors.agent.status_updates import StatusUpdateManager
@@ -74,6 +77,7 @@ from actors.messages import (
     ReregisterAgent,
     ReregisterExecutor,
     RunTask,
+    RunTaskGroup,
     Shutdown,
     ShutdownExecutor,
     ShutdownFramework,
@@ -93,13 +97,14 @@ _log = structlog.get_logger("meseta.agent")
 MAX_COMPLETED_FRAMEWORKS = 50
 
 _FROM_MASTER = frozenset({
-    AgentRegistered, AgentReregistered, PingAgent, RunTask, KillTask, ShutdownExecutor,
+    AgentRegistered, AgentReregistered, PingAgent, RunTask, RunTaskGroup, KillTask,
+    ShutdownExecutor,
     ShutdownFramework, Shutdown, StatusUpdateAcknowledgement, FrameworkToExecutor,
     UpdateFramework, ReconcileTasks})
 """What only a master sends; with ``--master=zk://`` only the detected leader's count."""
 
 
-class AgentActor(AgentRecovery):
+class AgentActor(HttpExecutors):
     """See the module docstring. ``AgentActor(node, config)``; tests may pass a launcher.
 
     Raises ``RecoveryError`` when the checkpoint cannot be recovered (``--strict``) and
@@ -344,6 +349,13 @@ class AgentActor(AgentRecovery):
             return
         self._run_task(msg)
 
+    @handles(RunTaskGroup)
+    def _on_run_task_group(self, frm: PID, msg: RunTaskGroup) -> None:
+        if not self.registered:
+            _log.warning("RunTaskGroup before registration; ignored")
+            return
+        self._run_task_group(msg)
+
     @handles(KillTask)
     def _on_kill_task(self, frm: PID, msg: KillTask) -> None:
         self._kill_task(msg)
@@ -378,11 +390,11 @@ class AgentActor(AgentRecovery):
     def _on_framework_message(self, frm: PID, msg: FrameworkToExecutor) -> None:
         framework = self.frameworks.get(msg.framework_id)
         executor = framework.executors.get(msg.executor_id) if framework else None
-        if executor is None or executor.pid is None:
+        if executor is None or executor.link is None:
             _log.warning("framework message for an executor not running here; dropped",
                          executor_id=msg.executor_id)
             return
-        self.send(executor.pid, msg)
+        self._tell(executor.link, msg)
 
     @handles(UpdateFramework)
     def _on_update_framework(self, frm: PID, msg: UpdateFramework) -> None:
@@ -411,20 +423,11 @@ class AgentActor(AgentRecovery):
 
     @handles(StatusUpdate)
     def _on_status_update(self, frm: PID, msg: StatusUpdate) -> None:
-        update = msg.update
-        accepted = self._record_update(update)
-        if update.uuid:
-            self.send(frm, StatusUpdateAcknowledgement(
-                agent_id=self.agent_id, framework_id=update.framework_id,
-                task_id=update.status.task_id, uuid=update.uuid))
-        if not accepted:
-            _log.debug("duplicate status update ignored", task_id=update.status.task_id)
+        self._executor_update(frm, msg.update)
 
     @handles(ExecutorToFramework)
     def _on_executor_message(self, frm: PID, msg: ExecutorToFramework) -> None:
-        self.send(self.master, ExecutorToFramework(
-            agent_id=self.agent_id, framework_id=msg.framework_id,
-            executor_id=msg.executor_id, data=msg.data))
+        self._executor_message(msg.framework_id, msg.executor_id, msg.data)
 
     # --- HTTP -------------------------------------------------------------------------
 

@@ -5,8 +5,8 @@ route at ``/agent/<path>`` and, the agent being its HTTP delegate, at ``/<path>`
 Handlers run on the agent's thread and build their bodies with pure functions:
 ``/state`` (``state.render_state``), ``/flags``, ``/health``, ``/monitor/statistics``
 (the containerizer's samples), ``/metrics/snapshot`` (``agent_metrics``) and
-``/metrics`` (the same in Prometheus text). ``/files/*`` are installed by the sandbox
-code (``sandboxes``).
+``/metrics`` (the same in Prometheus text), ``/api/v1/executor`` (the executor HTTP
+API, ``executor_api``). ``/files/*`` are installed by the sandbox code (``sandboxes``).
 
 The metric names are Mesos' agent names exactly, ``slave/...`` included (Mesos 1.x
 still says ``slave/``; dashboards and tools built for Mesos read them unchanged):
@@ -46,6 +46,7 @@ def install_routes(agent: AgentActor) -> None:
     agent.route("/monitor/statistics.json", lambda req: HttpResponse.json(agent.statistics()))
     agent.route("/metrics/snapshot", lambda req: HttpResponse.json(_metrics(agent)))
     agent.route("/metrics", lambda req: _prometheus(agent, req))
+    agent.route("/api/v1/executor", agent.executor_api)
 
 
 def _metrics(agent: AgentActor) -> dict[str, float]:

@@ -6,7 +6,9 @@ The rules are plain functions the actor applies:
 
 - ``command_executor_info``: the executor synthesised for a command task (one per
   task, its id the task's, as in Mesos; the task's URIs are fetched for it);
-- ``executor_environment``: the ``MESETA_*`` environment of the contract;
+- ``executor_environment``: the ``MESETA_*`` environment of the contract, and the
+  ``MESOS_*`` one Mesos gives every executor (what HTTP executors written for Mesos
+  read: ``MESOS_AGENT_ENDPOINT``, ``MESOS_FRAMEWORK_ID``, ``MESOS_EXECUTOR_ID``...);
 - ``termination_status``: what an exited executor's live tasks become (Mesos'
   ``Slave::executorTerminated``): the pending termination if one was set (e.g. the
   registration timeout: TASK_FAILED / REASON_EXECUTOR_REGISTRATION_TIMEOUT), else
@@ -22,6 +24,7 @@ import sys
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from actors.agent.sandbox import Sandbox
 from actors.agent.tasks import TaskRecord
@@ -32,6 +35,9 @@ from actors.resources import Resources
 from transport.clock import Timer
 from transport.pid import PID
 
+if TYPE_CHECKING:
+    from actors.agent.executor_http import ExecutorConnection
+
 __all__ = [
     "COMMAND_EXECUTOR_MODULE",
     "ExecutorRecord",
@@ -41,6 +47,7 @@ __all__ = [
     "command_executor_info",
     "executor_environment",
     "lost_or",
+    "mesos_duration",
     "termination_status",
 ]
 
@@ -78,7 +85,9 @@ class ExecutorRecord:
     command_executor: bool
     state: ExecutorState = ExecutorState.REGISTERING
     pid: PID | None = None
-    """The executor driver's PID, once registered."""
+    """The executor driver's PID, once registered (a native executor)."""
+    http: ExecutorConnection | None = None
+    """The open event stream of an HTTP executor (``executor_http``), once subscribed."""
     os_pid: int | None = None
     tasks: dict[str, TaskRecord] = field(default_factory=dict)
     pending_termination: Termination | None = None
@@ -93,6 +102,11 @@ class ExecutorRecord:
     @property
     def executor_id(self) -> str:
         return self.info.executor_id
+
+    @property
+    def link(self) -> PID | ExecutorConnection | None:
+        """Where messages for the executor go: its stream, its PID, or nowhere yet."""
+        return self.http if self.http is not None else self.pid
 
     def queued(self) -> Iterator[TaskRecord]:
         return (t for t in self.tasks.values() if not t.launched and not t.terminal)
@@ -148,9 +162,12 @@ def command_executor_info(task: TaskInfo, framework_id: str,
 
 def executor_environment(*, agent: PID, framework: FrameworkInfo, executor: ExecutorInfo,
                          directory: str, run_id: str, grace_period: float, host: str,
-                         recovery_timeout: float | None = None,
+                         recovery_timeout: float | None = None, agent_id: str = "",
+                         agent_endpoint: str = "", subscription_backoff_max: float = 15.0,
                          parent: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The executor process's environment (contract: "Executor environment")."""
+    """The executor process's environment (contract: "Executor environment"), with the
+    variables of Mesos' ``executorEnvironment()`` (its durations as Mesos writes them:
+    ``5secs``, ``15mins``); ``agent_endpoint`` is ``host:port`` of the agent's HTTP."""
     parent = os.environ if parent is None else parent
     env = {name: parent[name] for name in ("PATH", "HOME", "PYTHONPATH", "MESETA_TRACE",
                                           "MESETA_LOG_LEVEL", "MESETA_LOG_FORMAT")
@@ -168,10 +185,35 @@ def executor_environment(*, agent: PID, framework: FrameworkInfo, executor: Exec
         "MESETA_RUN_ID": run_id,
         "MESETA_EXECUTOR_SHUTDOWN_GRACE_PERIOD": str(grace_period),
         "MESETA_HOST": host,
+        "MESOS_FRAMEWORK_ID": framework.id,
+        "MESOS_EXECUTOR_ID": executor.executor_id,
+        "MESOS_DIRECTORY": directory,
+        "MESOS_SANDBOX": directory,
+        "MESOS_SLAVE_ID": agent_id,  # Mesos' name for it (no MESOS_AGENT_ID exists)
+        "MESOS_AGENT_ENDPOINT": agent_endpoint,
+        "MESOS_CHECKPOINT": "1" if framework.checkpoint else "0",
+        "MESOS_HTTP_COMMAND_EXECUTOR": "0",
+        "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": mesos_duration(grace_period),
     })
     if framework.checkpoint and recovery_timeout is not None:
         env["MESETA_RECOVERY_TIMEOUT"] = str(recovery_timeout)
+        env["MESOS_RECOVERY_TIMEOUT"] = mesos_duration(recovery_timeout)
+        env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = mesos_duration(subscription_backoff_max)
     return env
+
+
+_UNITS = (("weeks", 604800.0), ("days", 86400.0), ("hrs", 3600.0), ("mins", 60.0),
+          ("secs", 1.0), ("ms", 1e-3))
+
+
+def mesos_duration(seconds: float) -> str:
+    """``seconds`` as Mesos prints a duration: the largest unit it is a whole number of
+    (``900.0`` -> ``15mins``, ``0.5`` -> ``500ms``), else fractional seconds."""
+    for unit, size in _UNITS:
+        count = seconds / size
+        if seconds >= size and abs(count - round(count)) < 1e-9:
+            return f"{round(count)}{unit}"
+    return f"{seconds:g}secs"
 
 
 def lost_or(state: TaskState, framework: FrameworkInfo) -> TaskState:

@@ -35,10 +35,12 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Iterable
 
 import structlog
 
 from actors.agent.checkpoint import current_boot_id
+from actors.agent.executor_http import ExecutorConnection
 from actors.agent.executors import (
     ExecutorRecord,
     ExecutorState,
@@ -63,7 +65,7 @@ from actors.messages import (
     ReconnectExecutor,
     ReregisterExecutor,
     ShutdownExecutor,
-    StatusUpdateAcknowledgement,
+    StatusUpdateInfo,
 )
 from actors.messages.task_state import Reason, TaskState, is_terminal
 from actors.messages.tasks import ExecutorType
@@ -192,7 +194,7 @@ class AgentRecovery(ExecutorManager):
         if not self._recovering or executor.state is not ExecutorState.REGISTERING \
                 or executor.pid is None:
             return
-        self.send(executor.pid, ReconnectExecutor(agent_id=self.agent_id))
+        self._tell(executor.pid, ReconnectExecutor(agent_id=self.agent_id))
         interval = self.config.executor_reregistration_retry_interval
         if interval > 0:
             self.delay(interval, self._send_reconnect, executor)
@@ -206,33 +208,27 @@ class AgentRecovery(ExecutorManager):
 
     # --- while recovering -------------------------------------------------------------
 
-    def _reregister_executor(self, frm: PID, msg: ReregisterExecutor) -> None:
+    def _reregister_executor(self, frm: PID | ExecutorConnection,
+                             msg: ReregisterExecutor) -> None:
         framework = self.frameworks.get(msg.framework_id)
         executor = framework.executors.get(msg.executor_id) if framework else None
         if executor is not None and executor.recovered and executor.pid == frm \
                 and executor.state is ExecutorState.RUNNING:
             # It answered a retried ReconnectExecutor too: say it again, change nothing.
-            self.send(frm, ExecutorReregistered(agent_id=self.agent_id, agent_info=self.info))
+            self._tell(frm, ExecutorReregistered(agent_id=self.agent_id, agent_info=self.info))
             return
         if framework is None or executor is None or not executor.recovered \
                 or executor.state is not ExecutorState.REGISTERING:
             _log.warning("unexpected executor re-registration; shutting it down",
                          executor_id=msg.executor_id, frm=str(frm))
-            self.send(frm, ShutdownExecutor(executor_id=msg.executor_id,
-                                            framework_id=msg.framework_id))
+            self._tell(frm, ShutdownExecutor(executor_id=msg.executor_id,
+                                             framework_id=msg.framework_id))
             return
         _log.info("executor re-registered", executor_id=executor.executor_id)
-        executor.pid = frm
         executor.state = ExecutorState.RUNNING
-        self.ckpt.libprocess_pid(self.agent_id, executor, frm)
-        self.send(frm, ExecutorReregistered(agent_id=self.agent_id, agent_info=self.info))
-        for update in msg.updates:  # what it sent while this agent was down
-            if update.framework_id != framework.framework_id:
-                continue
-            self._record_update(update)
-            self.send(frm, StatusUpdateAcknowledgement(
-                agent_id=self.agent_id, framework_id=update.framework_id,
-                task_id=update.status.task_id, uuid=update.uuid))
+        self._connect(framework, executor, frm)
+        self._tell(frm, ExecutorReregistered(agent_id=self.agent_id, agent_info=self.info))
+        self._replay_updates(frm, framework, msg.updates)
         known = {t.task_id for t in msg.tasks}
         for task in list(executor.tasks.values()):
             # Still STAGING and unknown to the executor: the agent died before it got it.
@@ -243,6 +239,14 @@ class AgentRecovery(ExecutorManager):
                                         "The agent restarted before the task reached "
                                         "its executor", executor.executor_id)
         self._maybe_recovered()
+
+    def _replay_updates(self, frm: PID | ExecutorConnection, framework: FrameworkRecord,
+                        updates: Iterable[StatusUpdateInfo]) -> None:
+        """What a reconnecting executor sent but saw unacknowledged (duplicates are
+        recognised by the status update manager; each is acknowledged again)."""
+        for update in updates:
+            if update.framework_id == framework.framework_id:
+                self._executor_update(frm, update)
 
     def _reregistration_timed_out(self) -> None:
         self._reregistration_timer = None

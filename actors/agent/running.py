@@ -7,8 +7,11 @@ here is a handler itself. It owns the lives of executors and tasks on this agent
   executor; launch the executor in a new sandbox (its tasks queue until it registers,
   with a registration timer; if its command has URIs they are fetched first, off this
   thread, ``_fetched`` launching it or failing its tasks) or hand the task to the
-  running executor;
+  running executor; ``_run_task_group`` does so for each task of a group, then hands
+  the group over as one (LAUNCH_GROUP for an HTTP executor);
 - ``_register_executor``: ``ExecutorRegistered`` and the queued ``RunTask``s;
+- ``_send_queued``: a (re)connected executor's queued tasks (what reaches an executor
+  goes through ``messaging._tell``: to its PID, or its HTTP event stream);
 - ``_kill_task``: a queued task is killed here (TASK_KILLED, launch interrupted), a
   launched one by its executor (``KillTask``);
 - ``_shutdown_executor`` / ``_shutdown_framework``: ``ShutdownExecutor``, then after
@@ -16,9 +19,9 @@ here is a handler itself. It owns the lives of executors and tasks on this agent
 - ``_process_exited``: the launcher's exit report; the executor's live tasks get an
   agent-made terminal update (``executors.termination_status``), the master an
   ``ExitedExecutor`` (not for command executors, as in Mesos);
-- the status update plumbing (``_record_update`` / ``_forward``) and the clean-up of
-  executors and frameworks once their last terminal update is acknowledged (their
-  directories then scheduled for garbage collection, ``sandboxes``);
+- the clean-up of executors and frameworks once their last terminal update is
+  acknowledged (their directories then scheduled for garbage collection,
+  ``sandboxes``; the status update plumbing is in ``messaging``);
 - for frameworks with ``FrameworkInfo.checkpoint``, the checkpoint writes at each of
   those steps (``checkpointer``), so a restarted agent can recover (``recovering``).
 """
@@ -39,6 +42,7 @@ from actors.agent.containerizer import (
     ContainerLimits,
     container_limits,
 )
+from actors.agent.executor_http import ExecutorConnection
 from actors.agent.executors import (
     ExecutorRecord,
     ExecutorState,
@@ -50,24 +54,23 @@ from actors.agent.executors import (
     termination_status,
 )
 from actors.agent.launcher import Launcher, LaunchError, LaunchSpec, spec_for_command
+from actors.agent.messaging import AgentMessaging
 from actors.agent.recovery import process_alive, process_create_time
 from actors.agent.sandbox import create_sandbox
-from actors.agent.sandboxes import SandboxManager
-from actors.agent.status_updates import Forward, StatusUpdateManager, StreamKey
-from actors.agent.tasks import TaskRecord, agent_update
+from actors.agent.status_updates import StatusUpdateManager
+from actors.agent.tasks import TaskRecord
 from actors.messages import (
     AgentInfo,
     ExecutorInfo,
     ExecutorRegistered,
     ExitedExecutor,
-    FrameworkInfo,
     KillTask,
-    ReconcileTasks,
     RegisterExecutor,
     RunTask,
+    RunTaskGroup,
     ShutdownExecutor,
-    StatusUpdate,
     StatusUpdateInfo,
+    TaskGroupInfo,
     TaskInfo,
 )
 from actors.messages.task_state import Reason, TaskState, is_terminal
@@ -78,7 +81,7 @@ __all__ = ["ExecutorManager"]
 _log = structlog.get_logger("meseta.agent")
 
 
-class ExecutorManager(SandboxManager):
+class ExecutorManager(AgentMessaging):
     """See the module docstring; ``AgentActor`` sets the attributes declared here."""
 
     config: AgentConfig
@@ -100,7 +103,27 @@ class ExecutorManager(SandboxManager):
 
     # --- launching --------------------------------------------------------------------
 
-    def _run_task(self, msg: RunTask) -> None:
+    def _run_task_group(self, msg: RunTaskGroup) -> None:
+        """Each task of the group into the executor; handed over together (Mesos)."""
+        group = msg.task_group
+        records = []
+        for task in group.tasks:
+            record = self._run_task(RunTask(
+                framework_info=msg.framework_info, task=dataclasses.replace(
+                    task, executor=msg.executor_info), launch_executor=msg.launch_executor),
+                group)
+            if record is None:
+                break  # refused (and said so): the rest would be refused alike
+            records.append(record)
+        framework = self.frameworks.get(msg.framework_info.id)
+        executor = framework.executors.get(msg.executor_info.executor_id) if framework else None
+        if records and framework is not None and executor is not None \
+                and executor.state is ExecutorState.RUNNING and executor.link is not None:
+            self._hand_over(framework, executor, records)
+
+    def _run_task(self, msg: RunTask, group: TaskGroupInfo | None = None) -> TaskRecord | None:
+        """Record the task under its executor (launched if need be); hand it over now if
+        the executor runs (a group's tasks are handed over by ``_run_task_group``)."""
         task, info = msg.task, msg.framework_info
         framework = self.frameworks.get(info.id)
         if framework is None:
@@ -113,10 +136,10 @@ class ExecutorManager(SandboxManager):
                 self.ckpt.framework(self.agent_id, framework)
         if framework.terminating:
             _log.warning("RunTask for a terminating framework; ignored", task_id=task.task_id)
-            return
+            return None
         if framework.find_task(task.task_id) is not None:
             _log.warning("RunTask for a task already here; ignored", task_id=task.task_id)
-            return
+            return None
         command = task.executor is None
         executor_info = (command_executor_info(task, info.id) if task.executor is None
                          else task.executor)
@@ -124,27 +147,28 @@ class ExecutorManager(SandboxManager):
         if executor is not None and executor.state in (ExecutorState.TERMINATING,
                                                        ExecutorState.TERMINATED):
             self._refuse(info, task.task_id, "its executor is terminating")
-            return
+            return None
         if executor is None:
             if not msg.launch_executor:
                 self._refuse(info, task.task_id, "its executor is not running")
-                return
+                return None
             executor = self._launch(framework, executor_info, command, task)
             if executor is None:
                 self._drop_idle_framework(framework)
-                return
+                return None
         record = TaskRecord(info=task, framework_id=info.id,
-                            executor_id=executor.executor_id)
+                            executor_id=executor.executor_id, group=group,
+                            trace=self.trace_context)
         grows = bool(executor.tasks)
         executor.tasks[task.task_id] = record
         if grows:  # a task for a running container: the limits follow its live tasks
             self.containerizer.update(executor.run_id, self._limits(executor))
         if framework.info.checkpoint:
             self.ckpt.task(self.agent_id, executor, task)
-        if executor.state is ExecutorState.RUNNING and executor.pid is not None:
-            record.launched = True
-            self.send(executor.pid, RunTask(framework_info=framework.info, task=task,
-                                            pid=framework.pid))
+        if group is None and executor.state is ExecutorState.RUNNING \
+                and executor.link is not None:
+            self._hand_over(framework, executor, [record])
+        return record
 
     def _launch(self, framework: FrameworkRecord, executor_info: ExecutorInfo, command: bool,
                 task: TaskInfo) -> ExecutorRecord | None:
@@ -160,7 +184,9 @@ class ExecutorManager(SandboxManager):
             env = executor_environment(
                 agent=self.pid, framework=framework.info, executor=executor_info,
                 directory=sandbox.directory, run_id=run_id, grace_period=grace,
-                host=self.config.ip, recovery_timeout=self.config.recovery_timeout)
+                host=self.config.ip, recovery_timeout=self.config.recovery_timeout,
+                agent_id=self.agent_id, agent_endpoint=self._http_endpoint(),
+                subscription_backoff_max=self.config.executor_reregistration_timeout)
             if self.trace_context is not None:  # the executor's registration continues it
                 env["MESETA_TRACE_PARENT"] = self.trace_context.to_env()
             spec = spec_for_command(executor_info.command, env, sandbox.directory,
@@ -233,31 +259,48 @@ class ExecutorManager(SandboxManager):
         executor.state = ExecutorState.TERMINATING
         self._executor_terminated(executor, None)
 
-    def _register_executor(self, frm: PID, msg: RegisterExecutor) -> None:
+    def _register_executor(self, frm: PID | ExecutorConnection, msg: RegisterExecutor) -> None:
         framework = self.frameworks.get(msg.framework_id)
         executor = framework.executors.get(msg.executor_id) if framework else None
         if framework is None or executor is None \
                 or executor.state is not ExecutorState.REGISTERING:
             _log.warning("unexpected executor registration; shutting it down",
                          executor_id=msg.executor_id, frm=str(frm))
-            self.send(frm, ShutdownExecutor(executor_id=msg.executor_id,
-                                            framework_id=msg.framework_id))
+            self._tell(frm, ShutdownExecutor(executor_id=msg.executor_id,
+                                             framework_id=msg.framework_id))
             return
         executor.cancel_timer()
-        executor.pid = frm
         executor.state = ExecutorState.RUNNING
-        if framework.info.checkpoint:
-            self.ckpt.libprocess_pid(self.agent_id, executor, frm)
-        self.send(frm, ExecutorRegistered(
+        self._connect(framework, executor, frm)
+        self._tell(frm, ExecutorRegistered(
             executor_info=executor.info, framework_id=framework.info.id,
             framework_info=framework.info, agent_id=self.agent_id, agent_info=self.info))
-        queued = list(executor.queued())
-        for task in queued:
-            task.launched = True
-            self.send(frm, RunTask(framework_info=framework.info, task=task.info,
-                                   pid=framework.pid))
+        queued = self._send_queued(framework, executor)
         if framework.terminating or (not queued and not any(executor.live())):
             self._shutdown_executor(framework, executor)
+
+    def _send_queued(self, framework: FrameworkRecord, executor: ExecutorRecord) -> int:
+        """Hand a (re)connected executor its queued tasks; how many there were."""
+        queued = list(executor.queued())
+        self._hand_over(framework, executor, queued)
+        return len(queued)
+
+    def _hand_over(self, framework: FrameworkRecord, executor: ExecutorRecord,
+                   tasks: list[TaskRecord]) -> None:
+        """Send tasks to their executor: ``RunTask`` each, a group as one ``RunTaskGroup``
+        (its LAUNCH_GROUP event; a native executor gets its tasks one by one)."""
+        sent: set[int] = set()
+        for record in tasks:
+            record.launched = True
+            group = record.group
+            if group is None or isinstance(executor.link, PID):
+                self._tell(executor.link, RunTask(framework_info=framework.info,
+                                                  task=record.info, pid=framework.pid))
+            elif id(group) not in sent:
+                sent.add(id(group))
+                self._tell(executor.link, RunTaskGroup(
+                    framework_info=framework.info, executor_info=executor.info,
+                    task_group=group))
 
     # --- killing ----------------------------------------------------------------------
 
@@ -277,16 +320,19 @@ class ExecutorManager(SandboxManager):
         if task.terminal or executor.state in (ExecutorState.TERMINATING,
                                                ExecutorState.TERMINATED):
             return
-        if not task.launched:
-            self._send_agent_update(framework.info, task.task_id, TaskState.TASK_KILLED,
-                                    Reason.REASON_TASK_KILLED_DURING_LAUNCH,
-                                    "Killed before its executor registered",
-                                    executor.executor_id)
+        if not task.launched:  # a queued group goes as a whole (Mesos)
+            victims = [task] if task.group is None else [
+                t for t in executor.queued() if t.group is task.group]
+            for victim in victims:
+                self._send_agent_update(framework.info, victim.task_id, TaskState.TASK_KILLED,
+                                        Reason.REASON_TASK_KILLED_DURING_LAUNCH,
+                                        "Killed before its executor registered",
+                                        executor.executor_id)
             if not any(executor.live()):
                 self._shutdown_executor(framework, executor)
             return
-        if executor.pid is not None:
-            self.send(executor.pid, msg)
+        if executor.link is not None:
+            self._tell(executor.link, msg)
 
     def _shutdown_framework(self, framework: FrameworkRecord) -> None:
         framework.terminating = True
@@ -297,14 +343,13 @@ class ExecutorManager(SandboxManager):
     def _shutdown_executor(self, framework: FrameworkRecord, executor: ExecutorRecord) -> None:
         if executor.state in (ExecutorState.TERMINATING, ExecutorState.TERMINATED):
             return
-        registered = executor.state is ExecutorState.RUNNING and executor.pid is not None
+        registered = executor.state is ExecutorState.RUNNING and executor.link is not None
         executor.state = ExecutorState.TERMINATING
         if not registered:
             self._destroy(executor)
             return
-        assert executor.pid is not None
-        self.send(executor.pid, ShutdownExecutor(executor_id=executor.executor_id,
-                                                 framework_id=framework.info.id))
+        self._tell(executor.link, ShutdownExecutor(executor_id=executor.executor_id,
+                                                   framework_id=framework.info.id))
         executor.cancel_timer()
         executor.timer = self.delay(self._grace_period(executor.info.shutdown_grace_period),
                                     self._shutdown_timed_out, executor)
@@ -392,6 +437,9 @@ class ExecutorManager(SandboxManager):
         executor.cancel_timer()
         executor.exit_status = wait_status
         executor.state = ExecutorState.TERMINATED
+        if executor.http is not None:  # an HTTP executor's stream ends with it
+            executor.http.close()
+            executor.http = None
         framework = self.frameworks.get(executor.framework_id)
         if framework is None:
             return
@@ -429,52 +477,7 @@ class ExecutorManager(SandboxManager):
         if framework.terminating:
             self.sum.forget_framework(framework.info.id)
 
-    # --- reconciliation ---------------------------------------------------------------
-
-    def _reconcile(self, msg: ReconcileTasks) -> None:
-        """Answer TASK_DROPPED (TASK_LOST if not partition-aware) for tasks not here."""
-        framework = self.frameworks.get(msg.framework_id)
-        info = msg.framework_info or (framework.info if framework else None) \
-            or FrameworkInfo(user="", name="", id=msg.framework_id)
-        for status in msg.statuses:
-            if framework is None or framework.find_task(status.task_id) is None:
-                self._send_agent_update(info, status.task_id,
-                                        lost_or(TaskState.TASK_DROPPED, info),
-                                        Reason.REASON_RECONCILIATION,
-                                        "Reconciliation: task unknown to the agent")
-
-    # --- status updates ---------------------------------------------------------------
-
-    def _refuse(self, info: FrameworkInfo, task_id: str, why: str) -> None:
-        self._send_agent_update(info, task_id, lost_or(TaskState.TASK_DROPPED, info),
-                                Reason.REASON_EXECUTOR_TERMINATED, f"Task not launched: {why}")
-
-    def _send_agent_update(self, info: FrameworkInfo, task_id: str, state: TaskState,
-                           reason: Reason, message: str, executor_id: str = "") -> None:
-        self._record_update(agent_update(info.id, task_id, state, agent_id=self.agent_id,
-                                         executor_id=executor_id, reason=reason,
-                                         message=message, now=self.now()))
-
-    def _record_update(self, update: StatusUpdateInfo) -> bool:
-        """Into the status update manager; the task's record follows it if accepted."""
-        accepted, forwards = self.sum.update(update)
-        if accepted:
-            framework = self.frameworks.get(update.framework_id)
-            found = framework.find_task(update.status.task_id) if framework else None
-            if found is not None:
-                found[1].record(update.status)
-                if framework is not None and framework.info.checkpoint:
-                    self.ckpt.update(self.agent_id, found[0], update)
-        self._forward(forwards)
-        return accepted
-
-    def _forward(self, forwards: list[Forward]) -> None:
-        for forward in forwards:
-            self.send(self.master, StatusUpdate(update=forward.update, pid=self.pid))
-            self.delay(forward.retry_in, self._retry_update, forward.key, forward.update.uuid)
-
-    def _retry_update(self, key: StreamKey, uuid: bytes) -> None:
-        self._forward(self.sum.retry(key, uuid))
+    # --- acknowledgements ------------------------------------------------------------
 
     def _update_acknowledged(self, update: StatusUpdateInfo) -> None:
         framework = self.frameworks.get(update.framework_id)

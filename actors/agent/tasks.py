@@ -15,8 +15,9 @@ import os
 from dataclasses import dataclass, field
 
 from actors.messages.task_state import Reason, Source, TaskState, is_terminal
-from actors.messages.tasks import StatusUpdateInfo, Task, TaskInfo, TaskStatus
+from actors.messages.tasks import StatusUpdateInfo, Task, TaskGroupInfo, TaskInfo, TaskStatus
 from actors.resources import Resources
+from transport.trace import TraceContext
 
 __all__ = ["TaskRecord", "agent_update"]
 
@@ -34,6 +35,11 @@ class TaskRecord:
     acked: bool = False
     """Its terminal update was acknowledged: the task is completed."""
     statuses: list[TaskStatus] = field(default_factory=list)
+    group: TaskGroupInfo | None = None
+    """The task group it came in (``RunTaskGroup``): delivered, or killed, together."""
+    trace: TraceContext | None = None
+    """The trace of its ``RunTask``: an HTTP executor's updates for it continue it (a
+    native executor's driver carries it itself)."""
 
     @property
     def task_id(self) -> str:

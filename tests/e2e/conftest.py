@@ -9,6 +9,7 @@ the logs are printed when the test fails.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -136,6 +137,19 @@ def cluster(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LocalClu
         report = getattr(request.node, "rep_call", None)
         if report is not None and report.failed:
             print(local.logs())
+
+
+@pytest.fixture
+def noted() -> Iterator[list[int]]:
+    """Pids a test noted (executors, tasks): killed at teardown, whatever happened
+    (checkpointing executors outlive a SIGKILLed agent on purpose)."""
+    pids: list[int] = []
+    try:
+        yield pids
+    finally:
+        for pid in pids:
+            with contextlib.suppress(psutil.Error):
+                psutil.Process(pid).kill()
 
 
 @pytest.hookimpl(hookwrapper=True)

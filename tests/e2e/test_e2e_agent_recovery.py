@@ -15,7 +15,6 @@ import os
 import signal
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +30,6 @@ RESOURCES = "cpus:4;mem:4096;disk:4096;ports:[31000-32000]"
 MASTER_FLAGS = ("--allocation_interval=100ms",)
 AGENT_FLAGS = ("--registration_backoff_factor=10ms", "--executor_reregistration_timeout=3secs",
                "--executor_shutdown_grace_period=2secs", "--launcher=warm")
-
-
-@pytest.fixture
-def noted() -> Iterator[list[int]]:
-    """Pids a test noted (executors, tasks): killed at teardown, whatever happened."""
-    pids: list[int] = []
-    try:
-        yield pids
-    finally:
-        for pid in pids:
-            with contextlib.suppress(psutil.Error):
-                psutil.Process(pid).kill()
 
 
 def _identity(pid: int) -> tuple[int, float]:
