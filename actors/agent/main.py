@@ -25,9 +25,8 @@ from actors.agent.actor import AgentActor
 from actors.agent.config import flags, from_flags
 from actors.agent.containerizer import ContainerizerError
 from actors.agent.recovery import RecoveryError
-from actors.authorization.config import install, node_options
+from actors.authorization.config import secure_node
 from actors.authorization.tls import TlsError
-from transport import Node
 from transport.errors import BindError
 from transport.flags import FlagError
 from transport.logs import configure
@@ -52,14 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     if config.trace:  # executors it launches trace too (they inherit MESETA_TRACE)
         os.environ["MESETA_TRACE"] = "1"
     try:
-        node = Node(config.ip, config.port, http_port=config.effective_http_port,
-                    trace=config.trace or None, cpu_affinity=config.cpu_affinity,
-                    **node_options(config.security))
+        node = secure_node(config.security, "mesos-agent", readwrite_paths=READWRITE_PATHS,
+                           open_paths=OPEN_PATHS, host=config.ip, port=config.port,
+                           http_port=config.effective_http_port, trace=config.trace or None,
+                           cpu_affinity=config.cpu_affinity)
     except TlsError as exc:
         print(f"meseta-agent: {exc}", file=sys.stderr)
         return 1
-    install(node, config.security, "mesos-agent", readwrite_paths=READWRITE_PATHS,
-            open_paths=OPEN_PATHS)
     try:
         node.start()
     except BindError as exc:

@@ -5,7 +5,7 @@
 ``--ssl_cert_file`` and ``--ssl_key_file`` (each with its ``MESETA_<NAME>`` fallback;
 bad ACLs or credentials exit with a clear message); ``from_flags(ns)`` builds the
 ``SecurityConfig`` kept in ``MasterConfig.security`` / ``AgentConfig.security``.
-``node_options`` gives the ``Node`` its HTTPS context and ``install`` its
+``secure_node`` makes the process's ``Node`` with its HTTPS context and its
 ``RealmAuthenticator`` (wiring, called by the two ``main``\\ s).
 """
 
@@ -20,9 +20,10 @@ from actors.authorization.acls import ACLs, load_acls
 from actors.authorization.credentials import load_credentials
 from actors.authorization.http_auth import RealmAuthenticator
 from actors.authorization.tls import server_context
+from transport import Node
 from transport.flags import Flags
 
-__all__ = ["SecurityConfig", "add_flags", "from_flags", "install", "node_options"]
+__all__ = ["SecurityConfig", "add_flags", "from_flags", "secure_node"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,21 +104,19 @@ def from_flags(ns: argparse.Namespace) -> SecurityConfig:
         ssl_key_file=ns.ssl_key_file)
 
 
-def node_options(security: SecurityConfig) -> dict[str, Any]:
-    """``Node`` keyword arguments: the HTTPS context when enabled; ``TlsError`` if unusable."""
-    if not security.ssl_enabled:
-        return {}
-    return {"http_ssl": server_context(security.ssl_cert_file, security.ssl_key_file)}
-
-
-def install(node: Any, security: SecurityConfig, prefix: str, *,
-            readwrite_paths: Collection[str], open_paths: Collection[str] = ()) -> None:
-    """Give ``node`` (a ``transport.Node``) its authenticator when HTTP auth is on."""
-    if not (security.authenticate_http_readonly or security.authenticate_http_readwrite):
-        return
-    node.http_authenticator = RealmAuthenticator(
-        prefix, security.http_credentials,
-        readonly=security.authenticate_http_readonly,
-        readwrite=security.authenticate_http_readwrite,
-        readwrite_paths=readwrite_paths, open_paths=open_paths,
-        processes=lambda: tuple(node.processes))
+def secure_node(security: SecurityConfig, prefix: str, *, readwrite_paths: Collection[str],
+                open_paths: Collection[str] = (), **node_args: Any) -> Node:
+    """A (not started) ``Node`` serving HTTPS when ``ssl_enabled`` (``TlsError`` if the
+    certificate cannot be loaded) and authenticating in the ``<prefix>-readonly`` /
+    ``-readwrite`` realms when ``--authenticate_http_*`` is on."""
+    if security.ssl_enabled:
+        node_args["http_ssl"] = server_context(security.ssl_cert_file, security.ssl_key_file)
+    node = Node(**node_args)
+    if security.authenticate_http_readonly or security.authenticate_http_readwrite:
+        node.http_authenticator = RealmAuthenticator(
+            prefix, security.http_credentials,
+            readonly=security.authenticate_http_readonly,
+            readwrite=security.authenticate_http_readwrite,
+            readwrite_paths=readwrite_paths, open_paths=open_paths,
+            processes=lambda: tuple(node.processes))
+    return node

@@ -29,13 +29,12 @@ from typing import TYPE_CHECKING, cast
 
 from actors.allocator.actor import AllocatorActor
 from actors.allocator.config import AllocatorConfig
-from actors.authorization.config import install, node_options
+from actors.authorization.config import secure_node
 from actors.authorization.tls import TlsError
 from actors.master.actor import MasterActor
 from actors.master.config import flags, from_flags
 from actors.master.trace_route import install_trace_route
 from actors.registry import Registrar, RegistryError, Storage, open_storage
-from transport import Node
 from transport.errors import TransportError
 from transport.logs import configure
 
@@ -65,14 +64,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure(config.log_level, "json" if config.log_format == "json" else "console")
     try:
-        node = Node(config.ip, config.port, http_port=config.effective_http_port,
-                    trace=config.trace or None, cpu_affinity=config.cpu_affinity,
-                    **node_options(config.security))
+        node = secure_node(config.security, "mesos-master", readwrite_paths=READWRITE_PATHS,
+                           open_paths=OPEN_PATHS, host=config.ip, port=config.port,
+                           http_port=config.effective_http_port, trace=config.trace or None,
+                           cpu_affinity=config.cpu_affinity)
     except TlsError as exc:
         print(f"meseta-master: {exc}", file=sys.stderr)
         return 1
-    install(node, config.security, "mesos-master", readwrite_paths=READWRITE_PATHS,
-            open_paths=OPEN_PATHS)
     try:
         node.start()
     except TransportError as exc:
