@@ -122,7 +122,8 @@ class MasterActor(AgentHandlers):
                            now=node.clock.now,
                            max_completed_frameworks=self.config.max_completed_frameworks,
                            max_completed_tasks=self.config.max_completed_tasks_per_framework,
-                           acls=self.config.security.acls)
+                           acls=self.config.security.acls,
+                           http_scheme=self.config.security.scheme)
         self.elected = not self.config.zk
         self.held = HeldMessages()
         self.counters = MasterCounters()

@@ -72,6 +72,8 @@ class Books:
     start_time: float = 0.0
     acls: ACLs = field(default_factory=ACLs)
     """``--acls``: what the decisions check (register_frameworks, run_tasks...)."""
+    http_scheme: str = "http"
+    """``https`` when the cluster serves TLS (``--ssl_enabled``): the agents' offer URLs."""
 
     def __post_init__(self) -> None:
         master_id = self.master_info.id

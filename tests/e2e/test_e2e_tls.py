@@ -65,6 +65,7 @@ def test_the_cli_and_the_trace_route_work_over_tls_with_credentials(
     cluster.agent(master, "cpus:2;mem:1024", *AUTH, *tls_flags(cert), "--trace")
     with framework(master.address) as (driver, sched):
         offer = sched.wait("offer")
+        assert offer.url is not None and offer.url.scheme == "https"
         driver.launch_tasks([offer.id], [command_task("tls-task", offer, "echo over-tls")])
         sched.wait_state("tls-task", TaskState.TASK_FINISHED)
     creds = {"MESETA_PRINCIPAL": "ops", "MESETA_SECRET": CREDENTIALS["ops"]}
