@@ -1,16 +1,13 @@
-"""Helpers for the security tests: HTTP calls with Basic credentials and TLS, a
-self-signed certificate made with ``openssl``, and ACL/credential flag values."""
+"""Helpers for the security tests: HTTP calls with Basic credentials and TLS, and
+ACL/credential flag values (the certificate: ``tests.tls_helpers``)."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import ssl
-import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 from actors.authorization.http_auth import basic_authorization
@@ -42,15 +39,3 @@ def call(url: str, method: str = "GET", principal: str | None = None,
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()
-
-
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """``(cert, key)``: a certificate for 127.0.0.1, valid for a day."""
-    openssl = shutil.which("openssl")
-    assert openssl, "openssl is needed (./scripts/test installs it)"
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True, timeout=60)
-    return cert, key

@@ -18,7 +18,8 @@ import pytest
 from actors.messages import TaskState
 from tests.e2e.conftest import BIN, LocalCluster, Node
 from tests.e2e.harness import command_task, framework
-from tests.e2e.security import CREDENTIALS, call, credentials_flag, self_signed
+from tests.e2e.security import CREDENTIALS, call, credentials_flag
+from tests.tls_helpers import self_signed
 
 FAST = ("--allocation_interval=100ms",)
 AUTH = ("--authenticate_http_readonly", "--authenticate_http_readwrite", credentials_flag())

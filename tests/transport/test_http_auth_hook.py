@@ -5,14 +5,13 @@ handler; with ``http_ssl`` the node serves HTTPS. The transport knows no realm."
 from __future__ import annotations
 
 import http.client
-import shutil
 import ssl
-import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
+from tests.tls_helpers import self_signed
 from transport import HttpResponse, Node, Process
 
 WAIT = 30.0
@@ -73,14 +72,7 @@ def test_the_authenticator_gates_every_route_and_names_the_principal(node: Node)
 
 
 def test_a_node_with_an_ssl_context_serves_https(tmp_path: Path) -> None:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl is not installed (./scripts/test installs it)")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True,
-                   capture_output=True, timeout=60)
+    cert, key = self_signed(tmp_path)
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server.load_cert_chain(cert, key)
     node = Node("127.0.0.1", 0, http_port=0, http_ssl=server).start()
