@@ -20,6 +20,7 @@ Failures raise ``CliError`` with a message for the user.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import ssl
@@ -28,7 +29,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any
 
 from actors.authorization.http_auth import basic_authorization
@@ -58,7 +59,6 @@ class HttpAccess:
     authorization: str | None = None
     """An ``Authorization`` header value (``Basic ...``) sent with every request."""
     cafile: str | None = None
-    _context: list[ssl.SSLContext] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def from_env(cls, principal: str | None = None, secret: str | None = None,
@@ -70,19 +70,18 @@ class HttpAccess:
         return cls("https" if https else "http",
                    basic_authorization(principal, secret) if principal else None, cafile)
 
+    @functools.cached_property
     def context(self) -> ssl.SSLContext:
-        if not self._context:
-            try:
-                self._context.append(client_context(self.cafile))
-            except TlsError as exc:
-                raise CliError(str(exc)) from None
-        return self._context[0]
+        try:
+            return client_context(self.cafile)
+        except TlsError as exc:
+            raise CliError(str(exc)) from None
 
     def open(self, url: str, timeout: float | None, follow: bool = True) -> IO[bytes]:
         headers = {"Authorization": self.authorization} if self.authorization else {}
         handlers: list[Any] = [] if follow else [_NoRedirect]
         if url.startswith("https:"):
-            handlers.append(urllib.request.HTTPSHandler(context=self.context()))
+            handlers.append(urllib.request.HTTPSHandler(context=self.context))
         opener = urllib.request.build_opener(*handlers)
         resp: IO[bytes] = opener.open(urllib.request.Request(url, headers=headers),
                                       timeout=timeout)
