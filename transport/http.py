@@ -30,6 +30,13 @@ runs on the process's thread (within a second), so a process may keep a subscrib
 
 Request headers are case-insensitive (``request.headers["mesos-stream-id"]`` works).
 
+Authentication is the node's choice, not the routes': when ``node.http_authenticator`` is
+set, every request (built-in routes included) is first shown to its
+``authenticate(method, path, headers)``, which answers the caller's principal (``None``:
+anonymous, let through) or an ``HttpResponse`` to send instead (a 401); handlers read the
+principal in ``request.principal``. The server knows no realm or credential format.
+HTTPS: a ``Node`` started with ``http_ssl`` (an ``ssl.SSLContext``) serves TLS only.
+
 A route's answer to ``GET`` carries ``Access-Control-Allow-Origin: *`` (unless the handler
 set it), so a page served by one node (the master's web UI) may read another's state and
 sandbox files (``/state``, ``/files/read``); nothing that changes state is opened that way.
@@ -42,7 +49,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 from aiohttp import web
@@ -55,7 +62,8 @@ if TYPE_CHECKING:
     from transport.node import Node
     from transport.process import Process
 
-__all__ = ["HttpHandler", "HttpRequest", "HttpResponse", "HttpServer", "HttpStream"]
+__all__ = ["HttpAuthenticator", "HttpHandler", "HttpRequest", "HttpResponse", "HttpServer",
+           "HttpStream"]
 
 _log = structlog.get_logger("meseta.http")
 _TRACE_FILTERS = ("trace_id", "task_id", "name", "framework_id", "agent_id")
@@ -70,6 +78,8 @@ class HttpRequest:
     query: Mapping[str, str]
     headers: Mapping[str, str]
     body: bytes = b""
+    principal: str | None = None
+    """Who the node's ``http_authenticator`` said is calling; ``None``: anonymous."""
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -157,6 +167,15 @@ class HttpResponse:
 HttpHandler = Callable[[HttpRequest], HttpResponse]
 
 
+class HttpAuthenticator(Protocol):
+    """Decides who calls, before any route runs (see the module docstring)."""
+
+    def authenticate(self, method: str, path: str,
+                     headers: Mapping[str, str]) -> str | HttpResponse | None:
+        """The caller's principal, ``None`` (anonymous), or the response refusing it."""
+        ...
+
+
 class HttpServer:
     """Serves a node's routes; see the module docstring."""
 
@@ -189,7 +208,8 @@ class HttpServer:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.node.host, self.requested_port, reuse_address=True)
+        site = web.TCPSite(self._runner, self.node.host, self.requested_port, reuse_address=True,
+                           ssl_context=self.node.http_ssl)
         await site.start()
         server = site._server
         assert isinstance(server, asyncio.base_events.Server)
@@ -212,6 +232,16 @@ class HttpServer:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
+        principal: str | None = None
+        authenticator = self.node.http_authenticator
+        if authenticator is not None:
+            verdict = authenticator.authenticate(request.method, path,
+                                                 CIMultiDict(request.headers))
+            if isinstance(verdict, HttpResponse):
+                return web.Response(status=verdict.status, body=verdict.body,
+                                    content_type=verdict.content_type,
+                                    headers=verdict.headers)
+            principal = verdict
         if path == "/__processes__":
             return web.json_response(self.node.describe())
         if path == "/__trace__":
@@ -219,7 +249,7 @@ class HttpServer:
         plain = self.node.thread_routes.get(path)
         if plain is not None:
             preq = HttpRequest(request.method, path, dict(request.query),
-                               CIMultiDict(request.headers), await request.read())
+                               CIMultiDict(request.headers), await request.read(), principal)
             resp = await self._loop.run_in_executor(None, _run_plain, plain, preq)
             return web.Response(status=resp.status, body=resp.body,
                                 content_type=resp.content_type, headers=resp.headers)
@@ -233,7 +263,7 @@ class HttpServer:
             return web.json_response({"error": f"no route {path}"}, status=404)
         proc, handler = found
         req = HttpRequest(request.method, path, dict(request.query), CIMultiDict(request.headers),
-                          await request.read())
+                          await request.read(), principal)
         reply: asyncio.Future[HttpResponse] = self._loop.create_future()
         proc._post(self._run, handler, req, reply)
         try:

@@ -40,7 +40,9 @@ from transport.remote_hooks import RemoteHooks, env_test_hooks
 from transport.trace import TraceContext, Tracer, env_tracing
 
 if TYPE_CHECKING:
-    from transport.http import HttpHandler, HttpServer
+    import ssl
+
+    from transport.http import HttpAuthenticator, HttpHandler, HttpServer
     from transport.process import Process
 
 __all__ = ["Node"]
@@ -68,6 +70,7 @@ class Node:
         stop_linger_ms: int = 500,
         cpu_affinity: str | int | None = None,
         test_hooks: bool | None = None,
+        http_ssl: ssl.SSLContext | None = None,
     ) -> None:
         """``port=0`` / ``http_port=0`` pick free ports; ``http_port=None`` serves no HTTP.
 
@@ -77,6 +80,7 @@ class Node:
         ``auto``) places the node's Python threads (``transport.affinity``); a bad
         value raises ``ValueError``. ``test_hooks`` (default ``MESETA_TEST_HOOKS``, else
         off) serves the drop hooks at ``/__hooks__`` (``transport.remote_hooks``): a test aid.
+        ``http_ssl``: serve HTTPS with this context instead of HTTP.
         """
         self.host = host
         self.port = port
@@ -109,6 +113,9 @@ class Node:
         """Routes served on the HTTP server's worker threads (``transport.http``)."""
         self.http_delegate: str | None = None
         """The process whose routes are also served without the ``/<name>`` prefix."""
+        self.http_ssl = http_ssl
+        self.http_authenticator: HttpAuthenticator | None = None
+        """Sees every HTTP request first (``transport.http``); ``None``: all anonymous."""
         self._io = IOThread(self)
         self._http: HttpServer | None = None
         self._started = False

@@ -9,7 +9,7 @@ build an ``AgentConfig`` directly. Flag names and defaults are Mesos' agent flag
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from actors.agent.containerizer.limits import DEFAULT_ISOLATION, parse_isolation
@@ -18,6 +18,8 @@ from actors.agent.gc import (
     DEFAULT_GC_DELAY,
     DEFAULT_GC_DISK_HEADROOM,
 )
+from actors.authorization import config as security_flags
+from actors.authorization.config import SecurityConfig
 from actors.messages.info import Attribute, parse_attributes
 from actors.resources import Resources
 from transport.affinity import check_cpu_affinity
@@ -138,6 +140,11 @@ class AgentConfig:
     """Where the node's Python threads run (``transport.affinity``): auto, none or a CPU."""
     log_level: str = "info"
     log_format: str = "console"
+    switch_user: bool = True
+    """Run executors as their task's user (``CommandInfo.user``, else ``FrameworkInfo.user``)
+    when the agent runs as root (``actors.agent.users``); else as the agent's user."""
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    """ACLs (``access_sandboxes``, ``view_*``), HTTP authentication and TLS."""
 
     def __post_init__(self) -> None:
         if self.launcher not in ("warm", "subprocess"):
@@ -194,6 +201,8 @@ class AgentConfig:
             "cpu_affinity": self.cpu_affinity,
             "isolation": self.isolation, "cgroups_root": self.cgroups_root,
             "log_level": self.log_level, "log_format": self.log_format,
+            "switch_user": str(self.switch_user).lower(),
+            **self.security.flags_json(),
         }
 
 
@@ -327,6 +336,9 @@ def flags() -> Flags:
     f.add("log_level", str, "info", "debug, info, warning or error",
           check=one_of("debug", "info", "warning", "error"))
     f.add("log_format", str, "console", "console or json", check=one_of("console", "json"))
+    f.add("switch_user", bool, True, "run each executor as its task's user (CommandInfo.user, "
+          "else FrameworkInfo.user) when the agent runs as root; else as the agent's user")
+    security_flags.add_flags(f)
     return f
 
 
@@ -355,4 +367,6 @@ def from_flags(ns: argparse.Namespace) -> AgentConfig:
         isolation=ns.isolation, cgroups_root=ns.cgroups_root,
         log_level=ns.log_level,
         log_format=ns.log_format,
+        switch_user=bool(ns.switch_user),
+        security=security_flags.from_flags(ns),
     )

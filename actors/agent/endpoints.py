@@ -7,6 +7,9 @@ Handlers run on the agent's thread and build their bodies with pure functions:
 (the containerizer's samples), ``/metrics/snapshot`` (``agent_metrics``) and
 ``/metrics`` (the same in Prometheus text), ``/api/v1/executor`` (the executor HTTP
 API, ``executor_api``). ``/files/*`` are installed by the sandbox code (``sandboxes``).
+``/state`` shows the caller (``request.principal``) only what ``--acls`` lets it view
+(``view_frameworks`` / ``view_tasks`` / ``view_executors``; ``view_flags`` for its flags
+and ``/flags``).
 
 The metric names are Mesos' agent names exactly, ``slave/...`` included (Mesos 1.x
 still says ``slave/``; dashboards and tools built for Mesos read them unchanged):
@@ -24,6 +27,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from actors.agent.executors import ExecutorRecord, ExecutorState, FrameworkRecord
+from actors.authorization.views import visible_state
 from actors.messages.task_state import TaskState
 from actors.metrics import CONTENT_TYPE, prometheus_text
 from actors.resources import Resources
@@ -38,9 +42,14 @@ RESOURCES = ("cpus", "mem", "disk", "gpus")
 
 
 def install_routes(agent: AgentActor) -> None:
-    agent.route("/state", lambda req: HttpResponse.json(agent.state()))
-    agent.route("/state.json", lambda req: HttpResponse.json(agent.state()))
-    agent.route("/flags", lambda req: HttpResponse.json({"flags": agent.config.to_flags()}))
+    acls = agent.config.security.acls
+    state = lambda req: HttpResponse.json(  # noqa: E731
+        visible_state(acls, req.principal, agent.state()))
+    agent.route("/state", state)
+    agent.route("/state.json", state)
+    agent.route("/flags", lambda req: HttpResponse.json({"flags": agent.config.to_flags()})
+                if acls.authorized("view_flags", req.principal, None)
+                else HttpResponse.text("Forbidden: not authorized to view the flags", 403))
     agent.route("/health", lambda req: HttpResponse.text("", 200))
     agent.route("/monitor/statistics", lambda req: HttpResponse.json(agent.statistics()))
     agent.route("/monitor/statistics.json", lambda req: HttpResponse.json(agent.statistics()))

@@ -152,12 +152,14 @@ class FrameworkRecord:
 
 def command_executor_info(task: TaskInfo, framework_id: str,
                           python: str = sys.executable) -> ExecutorInfo:
-    """The executor Mesos synthesises for a command task: id = task id, DEFAULT type."""
+    """The executor Mesos synthesises for a command task: id = task id, DEFAULT type, the
+    task's command's user (so it runs as that user, ``actors.agent.users``)."""
     return ExecutorInfo(
         executor_id=task.task_id, framework_id=framework_id, name=f"Command Executor (Task: "
         f"{task.task_id})", source=task.task_id, type=ExecutorType.DEFAULT,
         command=CommandInfo(value=f"{python} -m {COMMAND_EXECUTOR_MODULE}", shell=True,
-                            uris=task.command.uris if task.command is not None else ()))
+                            uris=task.command.uris if task.command is not None else (),
+                            user=task.command.user if task.command is not None else ""))
 
 
 def executor_environment(*, agent: PID, framework: FrameworkInfo, executor: ExecutorInfo,

@@ -9,8 +9,10 @@ the ``runs/latest`` link beside it, and Mesos' virtual path
 is resolved as Mesos' ``FilesProcess::resolve`` does: the longest name that prefixes it,
 plus the rest, canonicalised; the result must stay inside that sandbox.
 
-Refused: a ``..`` component (403), a path under no sandbox (404: the agent's other files,
-``meta/`` included, are not served), and one that resolves outside its sandbox through a
+Refused: a sandbox the caller may not access (403: ``--acls`` ``access_sandboxes`` on
+the executor's user, else its framework's; ``denied_sandboxes``), a ``..`` component
+(403), a path under no sandbox (404: the agent's other files, ``meta/`` included, are
+not served), and one that resolves outside its sandbox through a
 symlink (403, the target is never opened). ``read`` answers ``{"data", "offset"}``:
 ``offset=-1`` (or none) gives the file's size with no data, ``length`` absent or ``-1``
 reads to the end; at most ``READ_LIMIT`` bytes (Mesos: 16 pages); an offset past the end
@@ -28,15 +30,15 @@ import mimetypes
 import os
 import pwd
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from actors.agent.archives import within
 from actors.agent.executors import ExecutorRecord, FrameworkRecord
 from transport.http import HttpResponse
 
-__all__ = ["DOWNLOAD_LIMIT", "READ_LIMIT", "browse", "download", "read", "resolve",
-           "sandbox_roots"]
+__all__ = ["DOWNLOAD_LIMIT", "READ_LIMIT", "browse", "denied_sandboxes", "download", "read",
+           "resolve", "sandbox_roots"]
 
 READ_LIMIT = 16 * 4096
 """Most bytes one ``/files/read`` returns (Mesos: 16 pages)."""
@@ -62,11 +64,27 @@ def sandbox_roots(frameworks: Iterable[FrameworkRecord]) -> dict[str, str]:
     return roots
 
 
+def denied_sandboxes(frameworks: Iterable[FrameworkRecord],
+                     allowed: Callable[[str], bool]) -> frozenset[str]:
+    """The sandbox directories whose user (the executor's command user, else the
+    framework's) ``allowed`` refuses."""
+    out = set()
+    for framework in frameworks:
+        for executor in [*framework.completed_executors, *framework.executors.values()]:
+            command = executor.info.command
+            user = (command.user if command is not None and command.user
+                    else framework.info.user)
+            if not allowed(user):
+                out.add(os.path.abspath(executor.sandbox.directory))
+    return frozenset(out)
+
+
 def _error(status: int, message: str) -> HttpResponse:
     return HttpResponse.json({"error": message}, status=status)
 
 
-def resolve(path: str, roots: Mapping[str, str]) -> str | HttpResponse:
+def resolve(path: str, roots: Mapping[str, str],
+            denied: Collection[str] = frozenset()) -> str | HttpResponse:
     """The real path ``path`` names inside a sandbox, or the error response."""
     if not path:
         return _error(400, "expecting 'path=value' in the query")
@@ -78,6 +96,8 @@ def resolve(path: str, roots: Mapping[str, str]) -> str | HttpResponse:
         root = roots.get(name)
         if root is None:
             continue
+        if root in denied:
+            return _error(403, f"'{path}': not authorized to access this sandbox")
         real_root = os.path.realpath(root)
         real = os.path.realpath(os.path.join(real_root, *parts[cut:]))
         if not within(real_root, real):
@@ -94,7 +114,7 @@ def _int(query: Mapping[str, str], name: str) -> int:
 
 
 def read(query: Mapping[str, str], roots: Mapping[str, str],
-         limit: int = READ_LIMIT) -> HttpResponse:
+         denied: Collection[str] = frozenset(), limit: int = READ_LIMIT) -> HttpResponse:
     """``/files/read?path=&offset=&length=``; see the module docstring."""
     try:
         offset, length = _int(query, "offset"), _int(query, "length")
@@ -102,7 +122,7 @@ def read(query: Mapping[str, str], roots: Mapping[str, str],
         return _error(400, "offset and length are integers")
     if offset < -1 or length < -1:
         return _error(400, "offset and length are -1 or more")
-    real = resolve(query.get("path", ""), roots)
+    real = resolve(query.get("path", ""), roots, denied)
     if isinstance(real, HttpResponse):
         return real
     if os.path.isdir(real):
@@ -135,10 +155,11 @@ def file_info(virtual: str, st: os.stat_result) -> dict[str, Any]:
             "uid": _name(pwd.getpwuid, st.st_uid), "gid": _name(grp.getgrgid, st.st_gid)}
 
 
-def browse(query: Mapping[str, str], roots: Mapping[str, str]) -> HttpResponse:
+def browse(query: Mapping[str, str], roots: Mapping[str, str],
+           denied: Collection[str] = frozenset()) -> HttpResponse:
     """``/files/browse?path=``: the directory's entries, sorted by path."""
     path = query.get("path", "")
-    real = resolve(path, roots)
+    real = resolve(path, roots, denied)
     if isinstance(real, HttpResponse):
         return real
     if not os.path.isdir(real):
@@ -158,9 +179,9 @@ def browse(query: Mapping[str, str], roots: Mapping[str, str]) -> HttpResponse:
 
 
 def download(query: Mapping[str, str], roots: Mapping[str, str],
-             limit: int = DOWNLOAD_LIMIT) -> HttpResponse:
+             denied: Collection[str] = frozenset(), limit: int = DOWNLOAD_LIMIT) -> HttpResponse:
     """``/files/download?path=``: the file's bytes as an attachment."""
-    real = resolve(query.get("path", ""), roots)
+    real = resolve(query.get("path", ""), roots, denied)
     if isinstance(real, HttpResponse):
         return real
     if os.path.isdir(real):

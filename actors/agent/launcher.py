@@ -33,6 +33,7 @@ from typing import Protocol
 import psutil
 import structlog
 
+from actors.agent.users import RunAs
 from actors.messages.tasks import CommandInfo
 from transport.affinity import unpinned
 
@@ -74,6 +75,9 @@ class LaunchSpec:
     cgroups: tuple[str, ...] = ()
     """``cgroup.procs`` files the child writes its own pid into before it runs anything
     (the containerizer's groups; see ``actors.agent.containerizer``)."""
+    run_as: RunAs | None = None
+    """The user the child becomes before it runs anything (``actors.agent.users``);
+    ``None``: the agent's own."""
 
 
 class Launcher(Protocol):
@@ -127,13 +131,19 @@ def spec_for_command(command: CommandInfo, env: Mapping[str, str], cwd: str, std
     return LaunchSpec(argv, dict(env), cwd, stdout, stderr, module, args)
 
 
-def joining_argv(argv: tuple[str, ...], cgroups: tuple[str, ...]) -> tuple[str, ...]:
+def joining_argv(argv: tuple[str, ...], cgroups: tuple[str, ...],
+                 run_as: RunAs | None = None) -> tuple[str, ...]:
     """``argv`` behind a ``/bin/sh`` prologue that moves itself into ``cgroups`` first
-    (then ``exec``s, keeping the pid); a failed join exits 127 before anything runs."""
+    (then ``exec``s, keeping the pid); a failed join exits 127 before anything runs.
+    With ``run_as`` the prologue (root, to write the cgroup files) then drops to that
+    user with ``setpriv`` before the ``exec``."""
     if not cgroups:
         return argv
     joins = "; ".join(f"echo $$ > {shlex.quote(path)} || exit 127" for path in cgroups)
-    return ("/bin/sh", "-c", f'{joins}; exec "$@"', "meseta-join", *argv)
+    drop = "" if run_as is None else (
+        f"setpriv --reuid={run_as.uid} --regid={run_as.gid} "
+        f"--groups={','.join(map(str, run_as.groups)) or run_as.gid} -- ")
+    return ("/bin/sh", "-c", f'{joins}; exec {drop}"$@"', "meseta-join", *argv)
 
 
 def kill_tree(pid: int) -> None:
@@ -183,10 +193,14 @@ class SubprocessLauncher:
         with unpinned():  # the executor gets all the CPUs, not the agent's one
             try:
                 with open(spec.stdout, "ab") as out, open(spec.stderr, "ab") as err:
-                    argv = list(joining_argv(spec.argv, spec.cgroups))
+                    argv = list(joining_argv(spec.argv, spec.cgroups, spec.run_as))
+                    who = spec.run_as if not spec.cgroups else None  # else the prologue
                     proc = subprocess.Popen(argv, cwd=spec.cwd, env=dict(spec.env),
                                             stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                            start_new_session=True, close_fds=True)
+                                            start_new_session=True, close_fds=True,
+                                            user=who.uid if who else None,
+                                            group=who.gid if who else None,
+                                            extra_groups=list(who.groups) if who else None)
             except OSError as exc:
                 raise LaunchError(f"cannot start {spec.argv[0]!r}: {exc}") from exc
             threading.Thread(target=self._wait, args=(proc,), name=f"meseta-wait-{proc.pid}",

@@ -25,12 +25,19 @@ from actors.agent.actor import AgentActor
 from actors.agent.config import flags, from_flags
 from actors.agent.containerizer import ContainerizerError
 from actors.agent.recovery import RecoveryError
-from transport import Node
+from actors.authorization.config import secure_node
+from actors.authorization.tls import TlsError
 from transport.errors import BindError
 from transport.flags import FlagError
 from transport.logs import configure
 
-__all__ = ["main"]
+__all__ = ["OPEN_PATHS", "READWRITE_PATHS", "main"]
+
+READWRITE_PATHS = ("/api/v1", "/__hooks__")
+"""The agent's endpoints in the ``mesos-agent-readwrite`` realm (the rest read only)."""
+
+OPEN_PATHS = ("/health", "/api/v1/executor")
+"""Served without authentication (Mesos authenticates the executor API in its own realm)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,8 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     configure(config.log_level, "json" if config.log_format == "json" else "console")
     if config.trace:  # executors it launches trace too (they inherit MESETA_TRACE)
         os.environ["MESETA_TRACE"] = "1"
-    node = Node(config.ip, config.port, http_port=config.effective_http_port,
-                trace=config.trace or None, cpu_affinity=config.cpu_affinity)
+    try:
+        node = secure_node(config.security, "mesos-agent", readwrite_paths=READWRITE_PATHS,
+                           open_paths=OPEN_PATHS, host=config.ip, port=config.port,
+                           http_port=config.effective_http_port, trace=config.trace or None,
+                           cpu_affinity=config.cpu_affinity)
+    except TlsError as exc:
+        print(f"meseta-agent: {exc}", file=sys.stderr)
+        return 1
     try:
         node.start()
     except BindError as exc:
@@ -69,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         agent = ref.proxy()
         requested = agent.shutdown_requested.get()
-        print(f"meseta-agent: {agent.pid.get()} http://{config.ip}:{node.http_port}",
+        print(f"meseta-agent: {agent.pid.get()} {config.security.scheme}://{config.ip}:"
+              f"{node.http_port}",
               flush=True)
         while not stop.wait(0.2) and not requested.is_set():
             pass

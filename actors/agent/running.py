@@ -56,9 +56,10 @@ from actors.agent.executors import (
 from actors.agent.launcher import Launcher, LaunchError, LaunchSpec, spec_for_command
 from actors.agent.messaging import AgentMessaging
 from actors.agent.recovery import process_alive, process_create_time
-from actors.agent.sandbox import create_sandbox
+from actors.agent.sandbox import create_sandbox, run_dir
 from actors.agent.status_updates import StatusUpdateManager
 from actors.agent.tasks import TaskRecord
+from actors.agent.users import UnknownUser, chown_sandbox, run_as
 from actors.messages import (
     AgentInfo,
     ExecutorInfo,
@@ -176,21 +177,41 @@ class ExecutorManager(AgentMessaging):
         run_id = uuidlib.uuid4().hex
         grace = self._grace_period(executor_info.shutdown_grace_period)
         self._gc_unschedule(framework.info.id, executor_info.executor_id)
+        user = executor_info.command.user if executor_info.command is not None else ""
+        try:
+            who = run_as(user or framework.info.user, self.config.switch_user)
+        except UnknownUser as exc:  # Mesos: the sandbox cannot be given to the user
+            directory = run_dir(self.config.work_dir, self.agent_id, framework.info.id,
+                                executor_info.executor_id, run_id)
+            message = (f"Failed to create executor directory '{directory}': Failed to chown "
+                       f"directory to '{user or framework.info.user}': {exc}")
+            _log.warning("executor launch refused", executor_id=executor_info.executor_id,
+                         error=message)
+            self._send_agent_update(framework.info, task_id,
+                                    lost_or(TaskState.TASK_DROPPED, framework.info),
+                                    Reason.REASON_EXECUTOR_TERMINATED, message,
+                                    executor_info.executor_id)
+            return None
         try:
             if executor_info.command is None:
                 raise LaunchError("the executor has no command")
             sandbox = create_sandbox(self.config.work_dir, self.agent_id, framework.info.id,
                                      executor_info.executor_id, run_id)
+            if who is not None:
+                chown_sandbox(sandbox.directory, who)
             env = executor_environment(
                 agent=self.pid, framework=framework.info, executor=executor_info,
                 directory=sandbox.directory, run_id=run_id, grace_period=grace,
                 host=self.config.ip, recovery_timeout=self.config.recovery_timeout,
                 agent_id=self.agent_id, agent_endpoint=self._http_endpoint(),
                 subscription_backoff_max=self.config.executor_reregistration_timeout)
+            if who is not None:
+                env.update(HOME=who.home, USER=who.user, LOGNAME=who.user)
             if self.trace_context is not None:  # the executor's registration continues it
                 env["MESETA_TRACE_PARENT"] = self.trace_context.to_env()
-            spec = spec_for_command(executor_info.command, env, sandbox.directory,
-                                    sandbox.stdout, sandbox.stderr)
+            spec = dataclasses.replace(
+                spec_for_command(executor_info.command, env, sandbox.directory,
+                                 sandbox.stdout, sandbox.stderr), run_as=who)
             limits = container_limits(executor_info.resources + task.resources, command)
             fetch = bool(executor_info.command.uris)  # then launched once fetched
             os_pid = None if fetch else self._start_container(run_id, limits, spec)
@@ -247,6 +268,8 @@ class ExecutorManager(AgentMessaging):
                        f"container '{executor.run_id}': {error}")
         else:
             try:
+                if spec.run_as is not None:  # the fetched files are the user's too
+                    chown_sandbox(executor.sandbox.directory, spec.run_as)
                 self._launched(framework, executor,
                                self._start_container(executor.run_id, limits, spec))
                 return

@@ -117,9 +117,12 @@ class SandboxManager(Process):
 
     def _files_route(self, handler: Any) -> Any:
         def route(request: HttpRequest) -> HttpResponse:
-            roots = files.sandbox_roots([*self.completed_frameworks,
-                                         *self.frameworks.values()])
-            response: HttpResponse = handler(request.query, roots)
+            known = [*self.completed_frameworks, *self.frameworks.values()]
+            roots = files.sandbox_roots(known)
+            acls = self.config.security.acls
+            denied = files.denied_sandboxes(known, lambda user: acls.authorized(
+                "access_sandboxes", request.principal, user)) if acls.restrictive else frozenset()
+            response: HttpResponse = handler(request.query, roots, denied)
             return response
         return route
 

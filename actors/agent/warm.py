@@ -8,8 +8,9 @@ the executor modules but creates no thread and no zmq context (so forking it is
 safe), then serves launch requests over a Unix socketpair:
 
 - agent -> helper: ``{"op": "launch", "id", "module", "args", "env", "cwd", "stdout",
-  "stderr", "cgroups"}``; helper -> agent: ``{"op": "launched", "id", "pid"}`` or ``{"op":
-  "error", "id", "error"}``;
+  "stderr", "cgroups", "run_as"}`` (``run_as``: ``[uid, gid, [groups]]`` or None);
+  helper -> agent: ``{"op": "launched", "id", "pid"}`` or ``{"op": "error", "id",
+  "error"}``;
 - helper -> agent: ``{"op": "exited", "pid", "status"}`` when a child it forked ends
   (it reaps them on SIGCHLD; it is a child subreaper, so orphaned task processes are
   reaped too).
@@ -19,7 +20,9 @@ transport's I/O thread may touch zmq in the agent). A reader thread in the agent
 resolves launch replies and hands exit reports to ``on_exit`` (which the actor turns
 into a ``_post``). The forked child calls ``setsid()``, points fds 0/1/2 at
 /dev/null and the sandbox files, writes its pid into the container's ``cgroups``
-(``cgroup.procs`` files; a failure ends it with status 1), enters the sandbox, swaps
+(``cgroup.procs`` files; a failure ends it with status 1), becomes the task's user when
+asked (``actors.agent.users.become``; the preloaded modules need no file access then),
+enters the sandbox, swaps
 in the executor's environment (honouring its ``PYTHONPATH``) and runs the module with
 ``runpy.run_module(name, run_name="__main__")``. The helper exits when the agent
 closes its end.
@@ -43,14 +46,16 @@ from typing import Any, NoReturn
 import msgpack
 
 from actors.agent.launcher import ExitCallback, LaunchError, LaunchSpec, kill_tree
+from actors.agent.users import become
 from transport.affinity import unpinned
 
 __all__ = ["PRELOAD", "WarmLauncher", "serve"]
 
 PRELOAD = ("msgpack", "zmq", "pykka", "structlog", "psutil", "transport", "transport.node",
            "transport.logs", "actors.messages", "frameworks.executor_driver",
-           "frameworks.command_executor")
-"""Modules the helper imports before it forks anything."""
+           "frameworks.command_executor", "runpy", "traceback", "warnings")
+"""Modules the helper imports before it forks anything (a child that switched user may
+not be able to read the interpreter's own directories any more)."""
 
 _HEADER = struct.Struct(">I")
 _MAX_FRAME = 16 * 1024 * 1024
@@ -128,7 +133,9 @@ class WarmLauncher:
                     "op": "launch", "id": request_id, "module": spec.module,
                     "args": list(spec.module_args), "env": dict(spec.env), "cwd": spec.cwd,
                     "stdout": spec.stdout, "stderr": spec.stderr,
-                    "cgroups": list(spec.cgroups)}))
+                    "cgroups": list(spec.cgroups),
+                    "run_as": None if spec.run_as is None else [
+                        spec.run_as.uid, spec.run_as.gid, list(spec.run_as.groups)]}))
             except OSError as exc:
                 self._pending.pop(request_id, None)
                 raise LaunchError(f"the warm launcher is gone: {exc}") from exc
@@ -296,6 +303,9 @@ def _child(msg: dict[str, Any], sock: socket.socket, fds: tuple[int, int], out: 
                 print(f"meseta: cannot join the container's cgroup {procs}: {exc}",
                       file=sys.stderr)
                 raise
+        who = msg.get("run_as")
+        if who is not None:
+            become(int(who[0]), int(who[1]), [int(g) for g in who[2]])
         os.chdir(msg["cwd"])
         env: dict[str, str] = msg["env"]
         os.environ.clear()

@@ -10,23 +10,34 @@ returns a task's ordered messages (``actors.cli.trace_model``); the master's
 ``/master/trace`` route calls it from a worker thread. Executors need no HTTP port:
 they talk only to their agent, whose events record both directions of every such message.
 Failures raise ``CliError`` with a message for the user.
+
+``HttpAccess`` says how to reach the cluster: the scheme (``https`` with
+``MESETA_SSL_ENABLED`` or ``--cacert``), HTTP Basic credentials (``--principal`` /
+``--secret``, ``MESETA_PRINCIPAL`` / ``MESETA_SECRET``) and the CA to trust (``--cacert``,
+``MESETA_SSL_CA_FILE``). The CLI sets it once with ``configure``; the master's
+``/master/trace`` passes its caller's own credentials along (``access=``).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import ssl
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import IO, Any
 
+from actors.authorization.http_auth import basic_authorization
+from actors.authorization.tls import TlsError, client_context, env_ssl_enabled
 from actors.cli import trace_model
 
-__all__ = ["CliError", "agent_base", "find_master", "gather_task_trace", "get_json",
-           "stream_lines"]
+__all__ = ["CliError", "HttpAccess", "agent_base", "configure", "find_master",
+           "gather_task_trace", "get_json", "stream_lines"]
 
 TIMEOUT = 10.0
 
@@ -40,12 +51,55 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+@dataclass(frozen=True)
+class HttpAccess:
+    """How to reach the cluster's HTTP endpoints (see the module docstring)."""
+
+    scheme: str = "http"
+    authorization: str | None = None
+    """An ``Authorization`` header value (``Basic ...``) sent with every request."""
+    cafile: str | None = None
+
+    @classmethod
+    def from_env(cls, principal: str | None = None, secret: str | None = None,
+                 cacert: str | None = None) -> HttpAccess:
+        principal = principal or os.environ.get("MESETA_PRINCIPAL") or None
+        secret = secret if secret is not None else os.environ.get("MESETA_SECRET", "")
+        cafile = cacert or os.environ.get("MESETA_SSL_CA_FILE") or None
+        https = bool(cacert) or env_ssl_enabled()
+        return cls("https" if https else "http",
+                   basic_authorization(principal, secret) if principal else None, cafile)
+
+    @functools.cached_property
+    def context(self) -> ssl.SSLContext:
+        try:
+            return client_context(self.cafile)
+        except TlsError as exc:
+            raise CliError(str(exc)) from None
+
+    def open(self, url: str, timeout: float | None, follow: bool = True) -> IO[bytes]:
+        headers = {"Authorization": self.authorization} if self.authorization else {}
+        handlers: list[Any] = [] if follow else [_NoRedirect]
+        if url.startswith("https:"):
+            handlers.append(urllib.request.HTTPSHandler(context=self.context))
+        opener = urllib.request.build_opener(*handlers)
+        resp: IO[bytes] = opener.open(urllib.request.Request(url, headers=headers),
+                                      timeout=timeout)
+        return resp
 
 
-def get(url: str, timeout: float = TIMEOUT) -> bytes:
+_access = HttpAccess.from_env()
+
+
+def configure(access: HttpAccess) -> None:
+    """Use ``access`` for every request of this process from now on (the CLI's flags)."""
+    global _access
+    _access = access
+
+
+def get(url: str, timeout: float = TIMEOUT, access: HttpAccess | None = None) -> bytes:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        with (access or _access).open(url, timeout) as resp:
             return bytes(resp.read())
     except urllib.error.HTTPError as exc:
         raise CliError(f"{url}: HTTP {exc.code} {exc.read().decode(errors='replace')[:200]}"
@@ -55,8 +109,8 @@ def get(url: str, timeout: float = TIMEOUT) -> bytes:
         raise CliError(f"cannot reach {url}: {reason}") from None
 
 
-def get_json(url: str, timeout: float = TIMEOUT) -> Any:
-    body = get(url, timeout)
+def get_json(url: str, timeout: float = TIMEOUT, access: HttpAccess | None = None) -> Any:
+    body = get(url, timeout, access)
     try:
         return json.loads(body or b"null")
     except ValueError:
@@ -66,7 +120,9 @@ def get_json(url: str, timeout: float = TIMEOUT) -> Any:
 def stream_lines(url: str, timeout: float | None = None) -> Iterator[bytes]:
     """The lines of a streaming response (``/__trace__?follow=1``) as they arrive."""
     try:
-        resp = urllib.request.urlopen(url, timeout=timeout)
+        resp = _access.open(url, timeout)
+    except urllib.error.HTTPError as exc:
+        raise CliError(f"{url}: HTTP {exc.code}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise CliError(f"cannot reach {url}: {getattr(exc, 'reason', exc)}") from None
     with resp:
@@ -103,7 +159,7 @@ def _leader_from_zk(url: str, timeout: float) -> str:
         detector.stop()
     info = seen[-1]
     host = info.hostname or (info.address.ip if info.address is not None else "")
-    return f"http://{host}:{info.port}"
+    return f"{_access.scheme}://{host}:{info.port}"
 
 
 def find_master(master: str | None = None, zk: str | None = None,
@@ -116,22 +172,27 @@ def find_master(master: str | None = None, zk: str | None = None,
         return _leader_from_zk(zk, timeout)
     if master is None:
         raise CliError("no master given: use --master HOST:PORT, --zk zk://… or MESETA_MASTER")
-    base = master if master.startswith("http") else f"http://{master}"
+    base = master if master.startswith("http") else f"{_access.scheme}://{master}"
     base = base.rstrip("/")
     try:  # the leader itself answers at once (its redirect names its hostname)
         if get_json(f"{base}/master/state", timeout).get("elected"):
             return base
     except CliError as exc:
         if "cannot reach" in str(exc):
-            raise CliError(f"no master reachable at {master}") from None
+            raise CliError(f"no master reachable at {master}: {exc}") from None
+        if "HTTP 401" in str(exc):
+            raise CliError(f"{exc}: give --principal and --secret (or MESETA_PRINCIPAL "
+                           f"and MESETA_SECRET)") from None
     try:
-        with _opener.open(f"{base}/master/redirect", timeout=timeout) as resp:
+        with _access.open(f"{base}/master/redirect", timeout, follow=False) as resp:
             resp.read()
         return base
     except urllib.error.HTTPError as exc:
         location = exc.headers.get("Location", "")
         if exc.code in (301, 302, 307) and location:
-            return ("http:" + location if location.startswith("//") else location).rstrip("/")
+            scheme = base.split(":", 1)[0]
+            return (f"{scheme}:{location}" if location.startswith("//")
+                    else location).rstrip("/")
         if exc.code == 503:
             raise CliError(f"the master at {master} knows no leader") from None
         return base
@@ -140,27 +201,32 @@ def find_master(master: str | None = None, zk: str | None = None,
                        f"{getattr(exc, 'reason', exc)}") from None
 
 
-def agent_base(agent: dict[str, Any]) -> str:
-    """An agent's HTTP base URL from its ``/master/state`` entry."""
+def agent_base(agent: dict[str, Any], scheme: str | None = None) -> str:
+    """An agent's HTTP base URL from its ``/master/state`` entry (``scheme``: the
+    configured access's)."""
     pid = str(agent.get("pid", ""))
     host_port = pid.split("@", 1)[1] if "@" in pid else f"{agent.get('hostname')}:0"
     host, port = host_port.rsplit(":", 1)
     http_port = agent.get("http_port") or int(port) + 100
-    return f"http://{host}:{http_port}"
+    return f"{scheme or _access.scheme}://{host}:{http_port}"
 
 
 def gather_task_trace(master_base: str, task_id: str, *,
                       master_events: list[dict[str, Any]] | None = None,
-                      progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                      progress: Callable[[str], None] | None = None,
+                      access: HttpAccess | None = None) -> dict[str, Any]:
     """A task's messages from every node's ``/__trace__``, merged and ordered.
 
-    ``master_events``: the master's own events when the caller is the master.
+    ``master_events``: the master's own events when the caller is the master;
+    ``access``: how to reach the nodes (default: the configured one).
     """
-    state = get_json(f"{master_base}/master/state")
+    access = access or _access
+    state = get_json(f"{master_base}/master/state", access=access)
     sources: list[tuple[str, str]] = []
     if master_events is None:
         sources.append(("master", master_base))
-    sources += [(str(a.get("id")), agent_base(a)) for a in state.get("agents", [])]
+    sources += [(str(a.get("id")), agent_base(a, access.scheme))
+                for a in state.get("agents", [])]
     events = list(master_events or [])
     errors = []
     executor_id = None
@@ -172,7 +238,7 @@ def gather_task_trace(master_base: str, task_id: str, *,
         if progress is not None:
             progress(f"gathering trace events from {name} ({base})")
         try:
-            events += get_json(f"{base}/__trace__")
+            events += get_json(f"{base}/__trace__", access=access)
         except CliError as exc:
             errors.append(str(exc))
     messages = trace_model.order(trace_model.for_task(trace_model.merge(events), task_id,

@@ -4,8 +4,11 @@ Verbs, one module each: ``ps`` / ``tasks`` (``actors.cli.ps``), ``agents``,
 ``frameworks``, ``top``, ``cat``, ``tail``, ``execute``, ``trace``. Every verb takes
 ``--master HOST:PORT`` (a master's HTTP address; followed to the leader through
 ``/master/redirect``), ``--zk zk://…/path`` (the leader read from ZooKeeper) or
-``MESETA_MASTER``, and ``--json`` where it prints data. Errors a user can fix (no
-master reachable, no such task) print ``meseta: …`` and exit 1; bad flags exit 2.
+``MESETA_MASTER``, and ``--json`` where it prints data. ``--principal`` / ``--secret``
+(``MESETA_PRINCIPAL`` / ``MESETA_SECRET``) send HTTP Basic credentials and ``--cacert``
+(``MESETA_SSL_CA_FILE``) trusts a CA and talks HTTPS (as ``MESETA_SSL_ENABLED`` does).
+Errors a user can fix (no master reachable, no such task) print ``meseta: …`` and exit 1;
+bad flags exit 2.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from actors.cli import agents, cat, execute, frameworks, ps, tail, top, trace
-from actors.cli.client import CliError, find_master
+from actors.cli.client import CliError, HttpAccess, configure, find_master
 
 __all__ = ["main", "parser", "run"]
 
@@ -38,6 +41,10 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--master", help="a master's HTTP host:port (default MESETA_MASTER)")
     common.add_argument("--zk", help="zk://host:port[,host:port]/path: find the leader there")
     common.add_argument("--json", action="store_true", help="print JSON")
+    common.add_argument("--principal", help="HTTP Basic principal (default MESETA_PRINCIPAL)")
+    common.add_argument("--secret", help="HTTP Basic secret (default MESETA_SECRET)")
+    common.add_argument("--cacert", help="trust this CA (PEM) and use HTTPS "
+                        "(default MESETA_SSL_CA_FILE)")
     p = argparse.ArgumentParser(prog="meseta", description="Operate a Meseta cluster.")
     sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
     wrapped = _Sub(sub, common)
@@ -54,6 +61,7 @@ def run(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
     elif unknown:
         p.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
+        configure(HttpAccess.from_env(args.principal, args.secret, args.cacert))
         args.master_base = find_master(args.master, args.zk)
         return int(args.run(args, out))
     except CliError as exc:

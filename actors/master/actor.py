@@ -122,7 +122,9 @@ class MasterActor(AgentHandlers):
         self.books = Books(master_info=info,
                            now=node.clock.now,
                            max_completed_frameworks=self.config.max_completed_frameworks,
-                           max_completed_tasks=self.config.max_completed_tasks_per_framework)
+                           max_completed_tasks=self.config.max_completed_tasks_per_framework,
+                           acls=self.config.security.acls,
+                           http_scheme=self.config.security.scheme)
         self.elected = not self.config.zk
         self.held = HeldMessages()
         self.counters = MasterCounters()

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors.authorization.acls import ACLs
 from actors.master.agents import AgentBook
 from actors.master.frameworks import FrameworkBook
 from actors.master.offers import OfferBook
@@ -69,6 +70,10 @@ class Books:
     max_completed_frameworks: int = 50
     max_completed_tasks: int = 1000
     start_time: float = 0.0
+    acls: ACLs = field(default_factory=ACLs)
+    """``--acls``: what the decisions check (register_frameworks, run_tasks...)."""
+    http_scheme: str = "http"
+    """``https`` when the cluster serves TLS (``--ssl_enabled``): the agents' offer URLs."""
 
     def __post_init__(self) -> None:
         master_id = self.master_info.id

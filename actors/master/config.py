@@ -9,8 +9,10 @@ flags (``src/master/flags.cpp``); every flag has its ``MESETA_<NAME>`` fallback.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from actors.authorization import config as security_flags
+from actors.authorization.config import SecurityConfig
 from transport.affinity import check_cpu_affinity
 from transport.flags import Duration, Flags, at_least, one_of, port_number, positive
 
@@ -79,6 +81,8 @@ class MasterConfig:
     registry: str = ""
     """``in_memory``, ``sqlite`` (``<work_dir>/registry.db``) or ``zk`` (under ``--zk``);
     ``""``: ``sqlite`` with a ``work_dir``, else ``in_memory``."""
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    """ACLs, HTTP authentication and TLS (``actors.authorization.config``)."""
 
     def __post_init__(self) -> None:
         if self.agent_ping_timeout <= 0:
@@ -188,6 +192,7 @@ def flags() -> Flags:
           check=one_of("debug", "info", "warning", "error"))
     f.add("log_format", str, "console", "console or json",
           check=one_of("console", "json"))
+    security_flags.add_flags(f)
     return f
 
 
@@ -214,4 +219,5 @@ def from_flags(ns: argparse.Namespace) -> MasterConfig:
         zk=ns.zk,
         zk_session_timeout=float(ns.zk_session_timeout),
         registry=ns.registry,
+        security=security_flags.from_flags(ns),
     )

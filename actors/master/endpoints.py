@@ -68,6 +68,9 @@ def flags_json(config: MasterConfig) -> dict[str, str]:
     out: dict[str, str] = {}
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
+        if f.name == "security":
+            out.update(config.security.flags_json())
+            continue
         out[f.name] = ("" if value is None else str(value).lower() if isinstance(value, bool)
                        else f"{value}secs" if f.name in DURATIONS else str(value))
     out["http_port"] = str(config.effective_http_port)

@@ -182,6 +182,15 @@ def _check_info(info: FrameworkInfo) -> str | None:
     return None
 
 
+def _unauthorized_roles(books: Books, info: FrameworkInfo) -> str | None:
+    """Mesos' refusal when the framework's principal may not use all its roles."""
+    principal = info.principal or None
+    if all(books.acls.authorized("register_frameworks", principal, role)
+           for role in info.roles):
+        return None
+    return f"Not authorized to use roles '{', '.join(info.roles)}'"
+
+
 def _min_allocatable(info: FrameworkInfo) -> dict[str, str] | None:
     if not info.offer_filters:
         return None
@@ -211,6 +220,10 @@ def register(books: Books, frm: PID, msg: RegisterFramework, out: Outbox) -> Non
     if problem is not None:
         out.send(frm, FrameworkError(message=f"framework refused: {problem}"))
         return
+    denied = _unauthorized_roles(books, msg.framework_info)
+    if denied is not None:
+        _refuse_unauthorized(frm, msg.framework_info, denied, out)
+        return
     info = dataclasses.replace(msg.framework_info, id=books.frameworks.new_id())
     record = books.frameworks.add(info, frm, books.now())
     record.suppressed_roles = frozenset(msg.suppressed_roles)
@@ -218,6 +231,12 @@ def register(books: Books, frm: PID, msg: RegisterFramework, out: Outbox) -> Non
     out.links.append(frm)
     out.send(frm, FrameworkRegistered(framework_id=info.id, master_info=books.master_info))
     _log.info("framework registered", framework_id=info.id, name=info.name, pid=str(frm))
+
+
+def _refuse_unauthorized(frm: PID, info: FrameworkInfo, denied: str, out: Outbox) -> None:
+    _log.info("refusing subscription of framework", name=info.name,
+              principal=info.principal, reason=denied)
+    out.send(frm, FrameworkError(message=denied))
 
 
 def reregister(books: Books, frm: PID, msg: ReregisterFramework, out: Outbox) -> None:
@@ -229,6 +248,10 @@ def reregister(books: Books, frm: PID, msg: ReregisterFramework, out: Outbox) ->
     problem = _check_info(info)
     if problem is not None:
         out.send(frm, FrameworkError(message=f"framework refused: {problem}"))
+        return
+    denied = _unauthorized_roles(books, info)
+    if denied is not None:
+        _refuse_unauthorized(frm, info, denied, out)
         return
     record = books.frameworks.get(info.id)
     if record is None:  # a new master: frameworks come back as they re-register
@@ -276,7 +299,7 @@ def update(books: Books, record: FrameworkRecord, msg: UpdateFramework, out: Out
     if info.id and info.id != record.id:
         _log.warning("UpdateFramework with another framework id ignored", framework_id=record.id)
         return
-    problem = _check_info(info)
+    problem = _check_info(info) or _unauthorized_roles(books, info)
     if problem is not None or (info.user, info.checkpoint, info.principal) != (
             record.info.user, record.info.checkpoint, record.info.principal):
         out.send(record.pid, FrameworkError(

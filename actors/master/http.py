@@ -14,6 +14,13 @@ Routes (Mesos' ``src/master/http.cpp``): ``/state`` (and ``/state.json``),
 ``/slaves`` (``agent_id``/``slave_id``), ``/roles``, ``/flags``, ``/health``,
 ``/redirect``, ``/teardown`` (POST ``frameworkId=``), ``/metrics/snapshot``,
 ``/metrics``.
+
+Authorization (``--acls``; the caller is ``request.principal``, from HTTP Basic when
+``--authenticate_http_*`` is on, else anonymous): ``/state``, ``/state-summary``,
+``/frameworks`` and ``/tasks`` show only the frameworks, tasks and executors the caller
+may view (``view_frameworks`` / ``view_tasks`` / ``view_executors``); ``/flags`` and the
+flags in ``/state`` need ``view_flags`` (403 / left out); ``/teardown`` needs
+``teardown_frameworks`` on the framework's principal (403 otherwise).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import urllib.parse
 from typing import TYPE_CHECKING, Any, cast
 
 from actors.allocator.actor import AllocatorActor
+from actors.authorization.views import visible_state, visible_tasks
 from actors.master import frameworks
 from actors.master.books import Outbox
 from actors.master.endpoints import (
@@ -52,26 +60,35 @@ TASK_LIMIT = 100
 
 def install_routes(master: MasterActor) -> None:
     books = master.books
-    state = lambda req: HttpResponse.json(state_json(master))  # noqa: E731
+    acls = books.acls
+    state = lambda req: HttpResponse.json(  # noqa: E731
+        visible_state(acls, req.principal, state_json(master)))
     master.route("/state", state)
     master.route("/state.json", state)
-    master.route("/state-summary", lambda req: HttpResponse.json(state_summary_json(master)))
+    master.route("/state-summary", lambda req: HttpResponse.json(
+        visible_state(acls, req.principal, state_summary_json(master))))
     master.route("/tasks", lambda req: _tasks_route(master, req))
     master.route("/tasks.json", lambda req: _tasks_route(master, req))
-    master.route("/frameworks", lambda req: HttpResponse.json(
-        frameworks_json(books, req.query.get("framework_id") or None)))
+    master.route("/frameworks", lambda req: HttpResponse.json(visible_state(
+        acls, req.principal, frameworks_json(books, req.query.get("framework_id") or None))))
     master.route("/agents", lambda req: HttpResponse.json(
         agents_json(books, "agents", req.query.get("agent_id") or None)))
     master.route("/slaves", lambda req: HttpResponse.json(
         agents_json(books, "slaves", req.query.get("slave_id") or None)))
     master.route("/roles", lambda req: HttpResponse.json(roles_json(books)))
-    master.route("/flags", lambda req: HttpResponse.json({"flags": flags_json(master.config)}))
+    master.route("/flags", lambda req: _flags_route(master, req))
     master.route("/health", lambda req: _health(master))
     master.route("/redirect", lambda req: redirect(master))
     master.route("/teardown", lambda req: _teardown_route(master, req))
     master.route("/metrics/snapshot", lambda req: HttpResponse.json(metrics_snapshot(master)))
     master.route("/metrics", lambda req: HttpResponse.text(
         prometheus_text(metrics_snapshot(master), is_counter), content_type=CONTENT_TYPE))
+
+
+def _flags_route(master: MasterActor, request: HttpRequest) -> HttpResponse:
+    if not master.books.acls.authorized("view_flags", request.principal, None):
+        return HttpResponse.text("Forbidden: not authorized to view the flags", 403)
+    return HttpResponse.json({"flags": flags_json(master.config)})
 
 
 def redirect(master: MasterActor) -> HttpResponse:
@@ -139,8 +156,15 @@ def _teardown_route(master: MasterActor, request: HttpRequest) -> HttpResponse:
     if not framework_id:
         return HttpResponse.text("Missing 'frameworkId' query parameter in the request body",
                                  400)
-    if not teardown(master, framework_id):
+    framework = master.books.frameworks.registered.get(framework_id)
+    if framework is None:
         return HttpResponse.text(f"No framework found with specified ID '{framework_id}'", 400)
+    if not master.books.acls.authorized("teardown_frameworks", request.principal,
+                                        framework.info.principal):
+        return HttpResponse.text(
+            f"Forbidden: '{request.principal or 'anonymous'}' is not authorized to tear "
+            f"down framework {framework_id}", 403)
+    teardown(master, framework_id)
     return HttpResponse.text("", 200)
 
 
@@ -155,6 +179,14 @@ def _tasks_route(master: MasterActor, request: HttpRequest) -> HttpResponse:
     if order not in ("asc", "desc") or limit < 0 or offset < 0:
         return HttpResponse.text("order must be asc or desc; limit and offset not negative",
                                  400)
+    books = master.books
+    if books.acls.restrictive:  # filter first, then page through what may be seen
+        users = {f.id: f.info.user for f in [*books.frameworks.registered.values(),
+                                             *books.frameworks.completed]}
+        seen = visible_tasks(books.acls, request.principal, tasks_json(
+            books, query.get("framework_id") or None, query.get("task_id") or None,
+            order=order), users)
+        return HttpResponse.json({"tasks": seen[offset:offset + limit]})
     return HttpResponse.json({"tasks": tasks_json(
-        master.books, query.get("framework_id") or None, query.get("task_id") or None,
+        books, query.get("framework_id") or None, query.get("task_id") or None,
         limit=limit, offset=offset, order=order)})

@@ -4,7 +4,9 @@
 turned into one LAUNCH operation): it checks the offers (``validation
 .validate_offers``), uses them up, walks the LAUNCH and LAUNCH_GROUP operations through
 a ``validation.TaskValidator``, records each valid task as TASK_STAGING and sends
-``RunTask`` (``RunTaskGroup``) to the agent with the scheduler's PID. Invalid tasks get
+``RunTask`` (``RunTaskGroup``) to the agent with the scheduler's PID. A task whose user
+(``run_as``) the framework's principal may not run as (``--acls`` ``run_tasks``) gets
+TASK_ERROR / REASON_TASK_UNAUTHORIZED (a group: REASON_TASK_GROUP_UNAUTHORIZED). Invalid tasks get
 a master-made ``StatusUpdate`` (TASK_ERROR / REASON_TASK_INVALID, or TASK_DROPPED /
 TASK_LOST with REASON_INVALID_OFFERS when the offers are bad). What the tasks do not
 use goes back to the allocator with the call's ``filters.refuse_seconds``. Called by
@@ -23,6 +25,7 @@ from actors.master.tasks import TaskRecord, master_update
 from actors.master.validation import Accepted, TaskValidator, validate_offers
 from actors.messages.agent import RunTask, RunTaskGroup, StatusUpdate
 from actors.messages.framework import AcceptOffers, LaunchTasks
+from actors.messages.info import FrameworkInfo
 from actors.messages.internal import AllocatorRecoverResources
 from actors.messages.offers import Operation, OperationType, launch
 from actors.messages.task_state import Reason, TaskState
@@ -34,7 +37,7 @@ if TYPE_CHECKING:
     from actors.master.books import Books, Outbox
     from actors.master.frameworks import FrameworkRecord
 
-__all__ = ["accept", "as_accept"]
+__all__ = ["accept", "as_accept", "run_as"]
 
 _log = structlog.get_logger("meseta.master")
 
@@ -44,6 +47,26 @@ def as_accept(msg: LaunchTasks) -> AcceptOffers:
     operations = (launch(*msg.tasks),) if msg.tasks else ()
     return AcceptOffers(framework_id=msg.framework_id, offer_ids=msg.offer_ids,
                         operations=operations, filters=msg.filters)
+
+
+def run_as(task: TaskInfo, framework: FrameworkInfo,
+           executor: ExecutorInfo | None = None) -> str:
+    """The OS user a task runs as: its command's user, its executor's, else the
+    framework's (Mesos' ``run_tasks`` object, and the agent's ``--switch_user``)."""
+    executor = executor or task.executor
+    if task.command is not None and task.command.user:
+        return task.command.user
+    if executor is not None and executor.command is not None and executor.command.user:
+        return executor.command.user
+    return framework.user
+
+
+def _unauthorized(books: Books, framework: FrameworkRecord, task: TaskInfo,
+                  executor: ExecutorInfo | None = None) -> str | None:
+    user = run_as(task, framework.info, executor)
+    if books.acls.authorized("run_tasks", framework.info.principal or None, user):
+        return None
+    return f"Not authorized to launch task as user '{user}'"
 
 
 def _tasks_of(operation: Operation) -> tuple[TaskInfo, ...]:
@@ -72,6 +95,14 @@ def accept(books: Books, framework: FrameworkRecord, msg: AcceptOffers, out: Out
     for operation in msg.operations:
         if operation.type is OperationType.LAUNCH:
             for task in _tasks_of(operation):
+                denied = _unauthorized(books, framework, task)
+                if denied is not None:
+                    _log.info("task not authorized", task_id=task.task_id,
+                              framework_id=framework.id, reason=denied)
+                    out.send(framework.pid, master_update(
+                        framework.id, task.task_id, TaskState.TASK_ERROR,
+                        Reason.REASON_TASK_UNAUTHORIZED, denied, now, agent_id=task.agent_id))
+                    continue
                 problem, accepted = validator.validate(task)
                 if accepted is None:
                     out.send(framework.pid, _error(framework, task, problem or "", now))
@@ -100,7 +131,12 @@ def _launch_group(books: Books, framework: FrameworkRecord, agent: AgentRecord,
                           validator.live_task_ids, validator.executors)
     trial.seen = set(validator.seen)
     problem = None if tasks else "the task group is empty"
+    reason = Reason.REASON_TASK_GROUP_INVALID
     for task in tasks:
+        denied = _unauthorized(books, framework, task, executor)
+        if denied is not None:
+            problem, reason = denied, Reason.REASON_TASK_GROUP_UNAUTHORIZED
+            break
         problem, _ = trial.validate(task, executor)
         if problem is not None:
             break
@@ -108,9 +144,8 @@ def _launch_group(books: Books, framework: FrameworkRecord, agent: AgentRecord,
     if problem is not None:
         for task in tasks:
             out.send(framework.pid, master_update(
-                framework.id, task.task_id, TaskState.TASK_ERROR,
-                Reason.REASON_TASK_GROUP_INVALID, problem, now, agent_id=task.agent_id,
-                executor_id=executor.executor_id))
+                framework.id, task.task_id, TaskState.TASK_ERROR, reason, problem, now,
+                agent_id=task.agent_id, executor_id=executor.executor_id))
         return
     launched = []
     launch_executor = executor.executor_id not in validator.executors

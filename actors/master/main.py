@@ -10,6 +10,10 @@ With ``--zk`` the master contends for leadership there (``actors.master.leadersh
 once it has started, and leads only when elected; losing the candidacy exits with
 status 1. A ZooKeeper that cannot be reached at start exits with status 1 too.
 
+Security (``actors.authorization.config``): ``--ssl_enabled`` serves HTTPS (a certificate
+that cannot be loaded exits with status 1), ``--authenticate_http_*`` installs the realm
+authenticator (``mesos-master-readonly`` / ``-readwrite``) on the node.
+
 The registry (``--registry``, ``actors.registry.open_storage``) is opened before the
 master starts; a registry that cannot be opened exits with status 1.
 """
@@ -25,32 +29,54 @@ from typing import TYPE_CHECKING, cast
 
 from actors.allocator.actor import AllocatorActor
 from actors.allocator.config import AllocatorConfig
+from actors.authorization.config import secure_node
+from actors.authorization.tls import TlsError
 from actors.master.actor import MasterActor
 from actors.master.config import flags, from_flags
 from actors.master.trace_route import install_trace_route
 from actors.registry import Registrar, RegistryError, Storage, open_storage
-from transport import Node
 from transport.errors import TransportError
 from transport.logs import configure
 
 if TYPE_CHECKING:
     from actors.master.leadership import Leadership
 
-__all__ = ["main"]
+__all__ = ["OPEN_PATHS", "READWRITE_PATHS", "main"]
+
+READWRITE_PATHS = ("/teardown", "/api/v1", "/machine/down", "/machine/up",
+                   "/maintenance/schedule", "/quota", "/reserve", "/unreserve", "/weights",
+                   "/create-volumes", "/destroy-volumes", "/__hooks__")
+"""The master's endpoints in the ``mesos-master-readwrite`` realm (the rest read only)."""
+
+OPEN_PATHS = ("/health", "/redirect", "/", "/webui", "/webui/", "/webui/index.html",
+              "/webui/app.js", "/webui/style.css", "/api/v1/scheduler")
+"""Served without authentication: health, the leader's address, the web UI's static files
+(its data calls authenticate; the browser asks once, same origin), and the scheduler API
+(Mesos authenticates it in a realm of its own, with framework authentication)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ns = flags().parse(sys.argv[1:] if argv is None else argv)
-    config = from_flags(ns)
+    try:
+        config = from_flags(ns)
+    except ValueError as exc:
+        print(f"meseta-master: {exc}", file=sys.stderr)
+        return 2
     configure(config.log_level, "json" if config.log_format == "json" else "console")
-    node = Node(config.ip, config.port, http_port=config.effective_http_port,
-                trace=config.trace or None, cpu_affinity=config.cpu_affinity)
+    try:
+        node = secure_node(config.security, "mesos-master", readwrite_paths=READWRITE_PATHS,
+                           open_paths=OPEN_PATHS, host=config.ip, port=config.port,
+                           http_port=config.effective_http_port, trace=config.trace or None,
+                           cpu_affinity=config.cpu_affinity)
+    except TlsError as exc:
+        print(f"meseta-master: {exc}", file=sys.stderr)
+        return 1
     try:
         node.start()
     except TransportError as exc:
         print(f"meseta-master: cannot start: {exc}", file=sys.stderr)
         return 1
-    install_trace_route(node)
+    install_trace_route(node, config.security.scheme, config.security.ssl_cert_file or None)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -83,7 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"meseta-master: cannot contend in ZooKeeper {config.zk}: {exc}",
                       file=sys.stderr)
                 return 1
-        print(f"meseta-master: {master_pid} http://{config.ip}:{node.http_port}", flush=True)
+        print(f"meseta-master: {master_pid} {config.security.scheme}://{config.ip}:"
+              f"{node.http_port}", flush=True)
         while not stop.wait(1.0):
             pass
     finally:

@@ -101,11 +101,12 @@ def _recover(offer: Offer, out: Outbox, refuse_seconds: float | None = None) -> 
         refuse_seconds=refuse_seconds, role=offer.role or None))
 
 
-def _agent_url(agent: AgentRecord) -> URL | None:
-    """The agent's HTTP endpoint, as Mesos puts it in offers (``http://ip:port/agent``)."""
+def _agent_url(agent: AgentRecord, scheme: str = "http") -> URL | None:
+    """The agent's HTTP endpoint, as Mesos puts it in offers (``http://ip:port/agent``;
+    ``https`` when the cluster serves TLS)."""
     if not agent.info.http_port:
         return None
-    return URL(scheme="http", address=Address(port=agent.info.http_port,
+    return URL(scheme=scheme, address=Address(port=agent.info.http_port,
                                               hostname=agent.info.hostname, ip=agent.pid.host),
                path=f"/{agent.pid.name}")
 
@@ -131,7 +132,7 @@ def make_offers(books: Books, msg: OffersAllocated, out: Outbox) -> None:
                 hostname=agent.info.hostname, resources=resources,
                 attributes=agent.info.attributes,
                 executor_ids=tuple(sorted(framework.executors.get(agent_id, {}))),
-                role=role, url=_agent_url(agent), domain=agent.info.domain)
+                role=role, url=_agent_url(agent, books.http_scheme), domain=agent.info.domain)
             books.offers.add(offer)
             offers.append(offer)
             pids.append(agent.pid)

@@ -131,6 +131,7 @@ def framework_json(books: Books, framework: FrameworkRecord) -> dict[str, Any]:
             "offers": [offer_json(o) for o in books.offers.of_framework(framework.id)],
             "executors": [{"executor_id": e.executor_id, "name": e.name,
                            "framework_id": framework.id, "agent_id": agent_id,
-                           "slave_id": agent_id, "resources": resources_json(e.resources)}
+                           "slave_id": agent_id, "resources": resources_json(e.resources),
+                           "user": e.command.user if e.command is not None else ""}
                           for agent_id, execs in framework.executors.items()
                           for e in execs.values()]}

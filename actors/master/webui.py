@@ -50,7 +50,8 @@ def agents_json(master: MasterActor) -> dict[str, Any]:
         host = agent.info.hostname or agent.pid.host
         port = agent.info.http_port
         out.append({"id": agent.id, "hostname": host, "http_port": port,
-                    "url": f"http://{host}:{port}" if port else None})
+                    "url": f"{master.config.security.scheme}://{host}:{port}" if port
+                    else None})
     return {"agents": out}
 
 

@@ -110,7 +110,7 @@ def _short(value: Any) -> str:
 
 
 def framework_info(name: str = "e2e", **kwargs: Any) -> FrameworkInfo:
-    return FrameworkInfo(user=getpass.getuser(), name=name, **kwargs)
+    return FrameworkInfo(name=name, **{"user": getpass.getuser(), **kwargs})
 
 
 def command_task(task_id: str, offer: Offer, command: str,

@@ -129,7 +129,8 @@ class Cluster:
             ip="127.0.0.1", port=node.port, master=self.master.pid,
             work_dir=str(self.tmp_path / "work"),
             resources=Resources.parse("cpus:2;mem:1024;disk:2048;ports:[31000-31010]"),
-            registration_backoff_factor=0.01, executor_shutdown_grace_period=2.0)
+            registration_backoff_factor=0.01, executor_shutdown_grace_period=2.0,
+            switch_user=False)  # the frameworks here name made-up users ("tester")
         settings.update(overrides)
         ref = node.spawn(AgentActor, AgentConfig(**settings))
         if wait_registered:

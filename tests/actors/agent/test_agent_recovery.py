@@ -49,7 +49,8 @@ def _config(cluster: Cluster, port: int, **overrides: Any) -> AgentConfig:
         ip="127.0.0.1", port=port, master=cluster.master.pid,
         work_dir=str(cluster.tmp_path / "work"),
         resources=Resources.parse("cpus:2;mem:1024;disk:2048;ports:[31000-31010]"),
-        registration_backoff_factor=0.01, executor_shutdown_grace_period=2.0, **SETTINGS)
+        registration_backoff_factor=0.01, executor_shutdown_grace_period=2.0,
+        switch_user=False, **SETTINGS)  # the frameworks here name made-up users ("tester")
     settings.update(overrides)
     return AgentConfig(**settings)
 
