@@ -30,11 +30,21 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from actors.messages import (CommandInfo, Environment, ExecutorInfo, MasterInfo, Offer,
-                             TaskInfo, TaskState, TaskStatus, is_terminal)
+from actors.messages import (
+    CommandInfo,
+    Environment,
+    ExecutorInfo,
+    MasterInfo,
+    Offer,
+    TaskInfo,
+    TaskState,
+    TaskStatus,
+    is_terminal,
+)
 from actors.resources import Resources
 from frameworks.citizen import Citizen
 from frameworks.mapreduce import protocol
@@ -80,12 +90,15 @@ class ExecutorRecord:
 class MapReduceScheduler(Scheduler):
     """Runs one ``Job`` on executors it launches; see the module docstring."""
 
-    def __init__(self, job: Job, config: Config = Config(), out: TextIO = sys.stdout) -> None:
+    def __init__(self, job: Job, config: Config = Config(), out: TextIO = sys.stdout,
+                 now: Callable[[], float] = time.monotonic) -> None:
+        """``now``: the clock of timeouts (tests pass a manual one)."""
         self.job = job
         self.config = config
         self.out = out
+        self.now = now
         self.items = {int(item["id"]): item for item in job.items}
-        self.tracker = ItemTracker(sorted(self.items), config.item_timeout, time.monotonic)
+        self.tracker = ItemTracker(sorted(self.items), config.item_timeout, now)
         self.executors: dict[str, ExecutorRecord] = {}
         self.citizen = Citizen(self._wants_offers, roles=config.roles)
         self.started_at = time.time()
@@ -243,7 +256,7 @@ class MapReduceScheduler(Scheduler):
             self._say(f"results late for items {late}: sending them again")
             self._dispatch(driver)
         if self.finished_at is not None:
-            if time.monotonic() >= self._stop_deadline:
+            if self.now() >= self._stop_deadline:
                 self._stop_rounds += 1
                 for e in self.live():
                     if self._stop_rounds > 1:  # not even a kill ended it: give up on it
@@ -253,7 +266,7 @@ class MapReduceScheduler(Scheduler):
                 if not self.live():
                     self._complete(driver)
                     return
-                self._stop_deadline = time.monotonic() + self.config.stop_timeout
+                self._stop_deadline = self.now() + self.config.stop_timeout
             for e in self.live():  # stop may have been lost: say it again
                 if e.running:
                     driver.send_framework_message(e.executor_id, e.agent_id, protocol.stop())
@@ -265,7 +278,7 @@ class MapReduceScheduler(Scheduler):
             return
         self.finished_at = time.time()
         self._answer = self.job.reduce(self.tracker.ordered_results())
-        self._stop_deadline = time.monotonic() + self.config.stop_timeout
+        self._stop_deadline = self.now() + self.config.stop_timeout
         self._idle(driver)
         self._say(f"all {self.tracker.total} items done; stopping {len(self.live())} executors")
         for e in self.live():

@@ -24,7 +24,6 @@ from typing import Any
 
 from frameworks.mapreduce.jobs import pi_job
 from tests.e2e.conftest import LocalCluster, Node
-from tests.e2e.harness import WAIT
 from tests.e2e.test_e2e_endpoints import get_json
 
 FAST = ("--allocation_interval=100ms",)
