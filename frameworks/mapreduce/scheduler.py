@@ -26,18 +26,12 @@ driver's thread, so there are no locks.
 from __future__ import annotations
 
 import json
-import math
-import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from actors.messages import (
-    CommandInfo,
-    Environment,
-    ExecutorInfo,
     MasterInfo,
     Offer,
     TaskInfo,
@@ -45,56 +39,29 @@ from actors.messages import (
     TaskStatus,
     is_terminal,
 )
-from actors.resources import Resources
 from frameworks.citizen import Citizen
 from frameworks.mapreduce import protocol
+from frameworks.mapreduce.fleet import Config, ExecutorRecord, running_pid, worker_task
 from frameworks.mapreduce.jobs import Job
 from frameworks.mapreduce.tracker import ItemTracker
 from frameworks.scheduler import Scheduler
 from frameworks.scheduler_driver import SchedulerDriver
 
-__all__ = ["Config", "ExecutorRecord", "MapReduceScheduler"]
+__all__ = ["Config", "MapReduceScheduler"]
 
 TICK_SECONDS = 1.0
 MAX_LOST = 20
 """Executors that may end before the job is done (crashes, lost agents) before we give up."""
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-@dataclass(frozen=True)
-class Config:
-    max_executors: int = 4
-    cores_per_executor: int = 2
-    executor_memory: float = 256.0
-    """MB per executor (the worker task's ``mem``)."""
-    item_timeout: float = 60.0
-    """Seconds a result may take before its item is sent again."""
-    stop_timeout: float = 30.0
-    """Seconds executors get to finish after ``stop`` before their tasks are killed."""
-    roles: tuple[str, ...] = ("*",)
-    python: str = sys.executable
-
-
-@dataclass
-class ExecutorRecord:
-    executor_id: str
-    task_id: str
-    agent_id: str
-    slots: int
-    running: bool = False
-    pid: int = 0
-    ended: TaskState | None = None
-    history: list[str] = field(default_factory=list)
 
 
 class MapReduceScheduler(Scheduler):
     """Runs one ``Job`` on executors it launches; see the module docstring."""
 
-    def __init__(self, job: Job, config: Config = Config(), out: TextIO = sys.stdout,
+    def __init__(self, job: Job, config: Config | None = None, out: TextIO = sys.stdout,
                  now: Callable[[], float] = time.monotonic) -> None:
         """``now``: the clock of timeouts (tests pass a manual one)."""
         self.job = job
-        self.config = config
+        self.config = config = config or Config()
         self.out = out
         self.now = now
         self.items = {int(item["id"]): item for item in job.items}
@@ -154,9 +121,7 @@ class MapReduceScheduler(Scheduler):
             return
         if status.state is TaskState.TASK_RUNNING and not record.running:
             record.running = True
-            words = status.message.split()
-            if len(words) >= 2 and words[0] == "pid" and words[1].isdigit():
-                record.pid = int(words[1])
+            record.pid = running_pid(status.message)
             self._say(f"{record.executor_id} running on agent {record.agent_id} "
                       f"(pid {record.pid}, {record.slots} slots)")
             if self.finished_at is not None:
@@ -203,24 +168,22 @@ class MapReduceScheduler(Scheduler):
     def _worker_task(self, offer: Offer) -> TaskInfo | None:
         if any(e.agent_id == offer.agent_id for e in self.live()):
             return None  # one executor per agent, as Spark's coarse-grained mode
-        cpus = min(float(self.config.cores_per_executor), offer.resources.get("cpus"))
-        slots = math.floor(cpus)
-        want = Resources.parse(f"cpus:{slots};mem:{self.config.executor_memory}")
-        if slots < 1 or not offer.resources.contains(want):
+        made = worker_task(offer, self.config, len(self.executors) + 1)
+        if made is None:
             return None
-        n = len(self.executors) + 1
-        record = ExecutorRecord(f"executor-{n}", f"worker-{n}", offer.agent_id, slots)
+        record, task = made
         self.executors[record.executor_id] = record
-        self._say(f"launching {record.executor_id} on agent {offer.agent_id} ({slots} slots)")
-        executor = ExecutorInfo(
-            executor_id=record.executor_id, name="mapreduce executor",
-            command=CommandInfo(value=f"{self.config.python} -m frameworks.mapreduce.executor",
-                                environment=Environment.of({"PYTHONPATH": PROJECT_ROOT})))
-        return TaskInfo(name=f"mapreduce {record.task_id}", task_id=record.task_id,
-                        agent_id=offer.agent_id, resources=want, executor=executor)
+        self._say(f"launching {record.executor_id} on agent {offer.agent_id} "
+                  f"({record.slots} slots)")
+        return task
 
-    def _dispatch(self, driver: SchedulerDriver) -> None:
-        """Fill every running executor's free slots with pending items."""
+    def _dispatch(self, driver: SchedulerDriver, revive: bool = False) -> None:
+        """Fill every running executor's free slots with pending items.
+
+        ``revive``: items came back (an executor ended, results were late), so offers we
+        declined may be worth seeing again. Not on every result: when we want executors
+        that no agent can host, that would be a revive and a decline per result.
+        """
         if self.finished_at is None:
             for e in self.live():
                 if e.running:
@@ -228,10 +191,10 @@ class MapReduceScheduler(Scheduler):
                     for item_id in self.tracker.assign(e.executor_id, free):
                         driver.send_framework_message(e.executor_id, e.agent_id,
                                                       protocol.work(self.items[item_id]))
-        if self._wants_offers():
-            self._want(driver)
-        else:  # all launched, only results outstanding, or done
+        if not self._wants_offers():  # all launched, only results outstanding, or done
             self._idle(driver)
+        elif revive:
+            self._want(driver)
 
     def _ended(self, driver: SchedulerDriver, record: ExecutorRecord, state: TaskState,
                message: str) -> None:
@@ -246,7 +209,7 @@ class MapReduceScheduler(Scheduler):
         elif sum(e.ended is not None for e in self.executors.values()) > MAX_LOST:
             self._fail(driver, f"more than {MAX_LOST} executors ended before the job did")
         else:
-            self._dispatch(driver)
+            self._dispatch(driver, revive=True)
 
     def _tick(self, driver: SchedulerDriver) -> None:
         if self.summary is not None:
@@ -254,7 +217,7 @@ class MapReduceScheduler(Scheduler):
         late = self.tracker.expire()
         if late:
             self._say(f"results late for items {late}: sending them again")
-            self._dispatch(driver)
+            self._dispatch(driver, revive=True)
         if self.finished_at is not None:
             if self.now() >= self._stop_deadline:
                 self._stop_rounds += 1
