@@ -92,10 +92,14 @@ def _two_agents(cluster: LocalCluster) -> Node:
     return master
 
 
-def _check_executors_finished(run: Run, summary: dict[str, Any]) -> None:
+def _check_executors_finished(run: Run, summary: dict[str, Any], master: Node) -> None:
+    """The progress lines, the summary and the master agree on the worker tasks' ends."""
     finished = {m.group(1) for line in run.lines
                 if (m := re.search(r"(executor-\d+) TASK_FINISHED", line))}
     assert len(finished) == summary["executors_finished"] >= 1
+    tasks = get_json(master, "/master/tasks?limit=1000")["tasks"]
+    states = {t["executor_id"]: t["state"] for t in tasks if t["name"].startswith("mapreduce ")}
+    assert {e for e, state in states.items() if state == "TASK_FINISHED"} == finished
 
 
 def test_pi_matches_the_local_answer_and_suppresses_while_results_are_outstanding(
@@ -122,7 +126,7 @@ def test_pi_matches_the_local_answer_and_suppresses_while_results_are_outstandin
     assert summary["suppressions"] >= 1
     assert summary["finished_at"] >= summary["started_at"]
     assert summary["duration_s"] >= 4.0  # --item_seconds held every item that long
-    _check_executors_finished(run, summary)
+    _check_executors_finished(run, summary, master)
     assert summary["executors_finished"] == 2
 
 
@@ -148,7 +152,7 @@ def test_wordcount_gives_exactly_the_direct_counts(cluster: LocalCluster,
     assert summary["answer"] == str(output)
     assert summary["total_words"] == sum(expected.values())
     assert summary["items"] == sum(math.ceil(len(t.splitlines()) / 7) for t in texts)
-    _check_executors_finished(run, summary)
+    _check_executors_finished(run, summary, master)
     with mapreduce(cluster, master, "--job=wordcount", f"--input={','.join(inputs)}", "--top=3",
                    "--max_executors=1") as run:
         top = run.summary()["answer"]
@@ -173,5 +177,5 @@ def test_a_killed_executor_has_its_items_reassigned_and_the_answer_stays_exact(
     assert summary["reassigned"] >= int(lost.group(2))
     assert summary["revivals"] >= 1  # offers came back for a replacement
     assert summary["executors"] >= 2
-    _check_executors_finished(run, summary)
+    _check_executors_finished(run, summary, master)
     assert not any(f"{victim} TASK_FINISHED" in line for line in run.lines)
