@@ -14,10 +14,13 @@ The pieces, each its own module:
 - ``protocol`` — the JSON framework messages (``work``, ``result``, ``stop``).
 
 Why worker processes and not threads: the map functions are pure Python, so threads
-share one GIL. Measured on a 2-core machine, 8 pi items of 300,000 samples each with 2
-slots: 2 threads take as long as 1 (~1.0x), 2 worker processes finish ~1.8x faster. A
-worker process starts in ~40 ms (it imports the standard library and ``jobs`` only) and
-lives as long as its executor.
+share one GIL. ``./scripts/bench mapreduce`` runs the same 8 pi items (2,000,000 samples
+each) on 1 and 2 threads and on 1 and 2 worker processes, on a shared 2-core VM (medians of
+5 rounds; speedup = 1-slot time / 2-slot time): with the machine fairly quiet (load 0.4,
+3 rounds) threads 0.97x, processes 1.57x; at load 3.7 threads 1.16x, processes 1.52x; when
+other work fills both cores (load 8-9) neither gains much (threads 0.86-0.91x, processes
+1.02-1.19x). A worker process starts in 50-270 ms (``pool_start_s``; it imports the
+standard library and ``jobs`` only) and lives as long as its executor.
 """
 
 __all__: list[str] = []
