@@ -9,6 +9,7 @@ The pieces, each its own module:
 - ``scheduler`` — ``MapReduceScheduler``: Spark's coarse-grained model. One long-lived
   worker task per agent on its own executor (``cpus`` = slots), work items dealt as
   framework messages, results merged; late or lost items sent again (``tracker``).
+  ``fleet`` holds its knobs (``Config``), its executor records and the worker task.
 - ``executor`` — ``MapReduceExecutor``: runs items on a ``WorkerPool`` (``pool``) of
   worker processes (``worker``), one per slot, and sends each result back.
 - ``protocol`` — the JSON framework messages (``work``, ``result``, ``stop``).

@@ -54,8 +54,8 @@ def flags() -> Flags:
     f.add("executor_memory", float, 256.0, "MB of memory per executor", at_least(16))
     f.add("item_seconds", float, 0.0, "each item takes at least this long (sleeps the "
           "remainder): models longer work in demos", not_negative)
-    f.add("item_timeout", Duration, 60.0, "send an item again when its result is this late",
-          positive)
+    f.add("item_timeout", Duration, 60.0, "send an item again when its result is this late "
+          "(at least twice --item_seconds)", positive)
     f.add("registration_timeout", Duration, 30.0, "give up if not registered by then",
           positive)
     f.add("ip", str, "127.0.0.1", "IP address this framework's node listens on")
@@ -126,7 +126,8 @@ def run(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr,
         return 2
     config = Config(max_executors=values.max_executors,
                     cores_per_executor=values.cores_per_executor,
-                    executor_memory=values.executor_memory, item_timeout=values.item_timeout,
+                    executor_memory=values.executor_memory,
+                    item_timeout=max(values.item_timeout, 2 * values.item_seconds),
                     roles=(values.role,))
     scheduler = MapReduceScheduler(job, config, out)
     info = FrameworkInfo(user="", name=values.name, roles=(values.role,))
