@@ -58,13 +58,14 @@ from transport import PID
 from transport.flags import Duration, Flags
 from transport.logs import configure
 
-__all__ = ["ExecuteScheduler", "flags", "main", "read_sandbox_stdout", "run"]
+__all__ = ["ExecuteScheduler", "check_master", "check_role", "flags", "main",
+           "read_sandbox_stdout", "run"]
 
 DECLINE_SECONDS = 3600.0
 """Offers this tool does not use are declined for an hour."""
 
 
-def _check_master(value: str) -> str | None:
+def check_master(value: str) -> str | None:
     try:
         master_location(value)
     except ValueError as exc:
@@ -98,7 +99,7 @@ def _check_env(value: str) -> str | None:
     return None
 
 
-def _check_role(value: str) -> str | None:
+def check_role(value: str) -> str | None:
     try:
         validate_role(value)
     except ValueError as exc:
@@ -111,7 +112,7 @@ def flags() -> Flags:
     f = Flags("meseta-execute", "Run one command as a task on a Meseta cluster.")
     f.add("master", str, "127.0.0.1:5050",
           "the master, host:port, or zk://host:port[,host:port]/path to find the leading "
-          "master through ZooKeeper", _check_master)
+          "master through ZooKeeper", check_master)
     f.add("name", str, None, "name of the task (required)")
     f.add("command", str, None, "the command to run (required)")
     f.add("resources", str, "cpus:0.1;mem:32", "resources for the command", _check_resources)
@@ -121,7 +122,7 @@ def flags() -> Flags:
     f.add("kill_after", Duration, None, "kill the task this long after it runs (e.g. 10secs)")
     f.add("framework_name", str, "meseta-execute instance", "name the framework registers")
     f.add("checkpoint", bool, False, "enable checkpointing for the framework")
-    f.add("role", str, "*", "role to register with", _check_role)
+    f.add("role", str, "*", "role to register with", check_role)
     f.add("registration_timeout", Duration, 30.0,
           "give up when the framework is not registered within this time")
     f.add("ip", str, "127.0.0.1", "IP address this framework's node listens on")
