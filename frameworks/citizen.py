@@ -16,9 +16,10 @@ A framework owns one ``Citizen`` and lets it handle the offers it does not use:
 
 Revive and suppress are sent only on a change, so calling ``want`` for every new item of
 work costs one message per burst. After a (re-)registration call ``registered(driver)``:
-a new master knows nothing of our suppression, so the state starts over (revived) and the
-next ``settle`` suppresses again if nothing is wanted. Any thread may call these methods
-(a framework's HTTP API or CLI thread, or the driver's callbacks).
+a new master knows nothing of our suppression, and a failed-over framework may inherit
+its earlier instance's filters, so it revives when work is wanted and suppresses if not.
+Any thread may call these methods (a framework's HTTP API or CLI thread, or the
+driver's callbacks).
 """
 
 from __future__ import annotations
@@ -58,11 +59,17 @@ class Citizen:
             return self._suppressed
 
     def registered(self, driver: SchedulerDriver) -> None:
-        """A (new) master registered us: it offers to us until told otherwise."""
+        """A (new) master registered us: it offers to us until told otherwise.
+
+        A framework that failed over (same id) may inherit its earlier instance's long
+        decline filters, so when there is work it revives at once.
+        """
         with self._lock:
             self._suppressed = False
-            self._filtered = False
-        if not self.wants():
+            self._filtered = True
+        if self.wants():
+            self.want(driver)
+        else:
             self.idle(driver)
 
     def settle(self, driver: SchedulerDriver, offers: Iterable[Offer],

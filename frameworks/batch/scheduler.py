@@ -4,7 +4,7 @@
 What a framework author can take from it:
 
 - **Callbacks decide nothing themselves.** ``resource_offers`` asks the core which runs
-  are ready, packs them onto the offers (round-robin over this batch of offers, as many
+  are ready, packs them onto the offers (first fit: each offer filled before the next, as many
   per offer as fit, so dozens of small jobs go out in one round), launches one command
   task per run (``TaskInfo.command``: the agent's built-in command executor), and leaves
   every unused offer to ``Citizen`` (``frameworks.citizen``), which declines it with a
@@ -186,20 +186,21 @@ class BatchScheduler(Scheduler):
                                                agent_id=a) for t, a in active.items()])
 
     def _place(self, runs: list[Run], offers: list[Offer]) -> dict[str, list[TaskInfo]]:
-        """Deal ``runs`` over ``offers`` round-robin, each offer taking what fits."""
+        """First fit: each run on the first offer it fits, so agents fill one by one.
+
+        Packing (rather than spreading runs over every agent) leaves whole agents free
+        for frameworks whose executors need one: coarse-grained ones, large tasks.
+        """
         left = {offer.id: offer.resources for offer in offers}
         placed: dict[str, list[TaskInfo]] = {offer.id: [] for offer in offers}
-        turn = 0
         for run in runs:
             job = self.core.jobs[run.job].job
             need = Resources.parse(job.resources)
-            for i in range(len(offers)):
-                offer = offers[(turn + i) % len(offers)]
+            for offer in offers:
                 found = left[offer.id].find(need)  # reserved to our role, or unreserved
                 if found is not None:
                     left[offer.id] = left[offer.id] - found
                     placed[offer.id].append(self._task(run, job, found, offer))
-                    turn = (turn + i + 1) % len(offers)
                     break
         return placed
 

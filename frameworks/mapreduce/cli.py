@@ -51,6 +51,8 @@ def flags() -> Flags:
     f.add("name", str, "mapreduce", "name the framework registers with")
     f.add("max_executors", int, 4, "at most this many executors (one per agent)", at_least(1))
     f.add("cores_per_executor", int, 2, "cpus (= work slots) per executor", at_least(1))
+    f.add("min_executor_cores", int, 1, "no executor on an offer with fewer cpus than this "
+          "(= --cores_per_executor: executors of one size, as Spark)", at_least(1))
     f.add("executor_memory", float, 256.0, "MB of memory per executor", at_least(16))
     f.add("item_seconds", float, 0.0, "each item takes at least this long (sleeps the "
           "remainder): models longer work in demos", not_negative)
@@ -126,6 +128,8 @@ def run(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr,
         return 2
     config = Config(max_executors=values.max_executors,
                     cores_per_executor=values.cores_per_executor,
+                    min_executor_cores=min(values.min_executor_cores,
+                                           values.cores_per_executor),
                     executor_memory=values.executor_memory,
                     item_timeout=max(values.item_timeout, 2 * values.item_seconds),
                     roles=(values.role,))

@@ -2,7 +2,10 @@
 
 ``worker_task(offer, config, n)`` is pure: the ``n``-th executor's record and its
 ``TaskInfo`` (``cpus`` = slots, the most of ``cores_per_executor`` the offer has, whole
-cpus only; ``mem`` = ``executor_memory``), or ``None`` when the offer is too small. The
+cpus only; ``mem`` = ``executor_memory``), or ``None`` when the offer is too small —
+fewer than ``min_executor_cores`` cpus (set it to ``cores_per_executor`` for executors
+of one fixed size, as Spark's ``spark.executor.cores``: a small executor launched on a
+busy agent's leftovers stays small for the whole job). The
 executor is ``<python> -m frameworks.mapreduce.executor`` with this project on its
 ``PYTHONPATH``, so the agent's warm launcher starts it in milliseconds.
 ``MapReduceScheduler`` calls it on offers and keeps the records.
@@ -28,6 +31,8 @@ class Config:
 
     max_executors: int = 4
     cores_per_executor: int = 2
+    min_executor_cores: int = 1
+    """Offers with fewer whole cpus than this are not used (declined)."""
     executor_memory: float = 256.0
     """MB per executor (the worker task's ``mem``)."""
     item_timeout: float = 60.0
@@ -58,8 +63,9 @@ class ExecutorRecord:
 def worker_task(offer: Offer, config: Config, n: int) -> tuple[ExecutorRecord, TaskInfo] | None:
     """The ``n``-th executor's record and worker task on ``offer``, if it fits."""
     slots = math.floor(min(float(config.cores_per_executor), offer.resources.get("cpus")))
+    # find: from our role's reservation or unreserved resources
     want = offer.resources.find({"cpus": slots, "mem": config.executor_memory})
-    if slots < 1 or want is None:  # (find: reserved to our role, or unreserved)
+    if slots < max(1, config.min_executor_cores) or want is None:
         return None
     record = ExecutorRecord(f"executor-{n}", f"worker-{n}", offer.agent_id, slots)
     executor = ExecutorInfo(

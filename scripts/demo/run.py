@@ -2,10 +2,11 @@
 
 ``run_mode(workload, static=...)`` starts ``meseta-master`` and the agents as OS processes
 on 127.0.0.1 (free ports; each agent's ``--resources`` reserved for its role when
-``static``), waits until every agent is active, starts the three frameworks at once
+``static``), waits until every agent is active, starts the three frameworks
 (time 0), polls the master's ``/master/frameworks`` every ``interval`` seconds for the
 cpus each framework holds, and returns the ``Timeline`` once the finite frameworks
-(batch, analytics) have exited. Logs go to ``<work_dir>/<mode>/<process>.log``.
+(batch, analytics) have exited. Each framework starts at its ``Workload.delays()``.
+Logs go to ``<work_dir>/<mode>/<process>.log``.
 """
 
 from __future__ import annotations
@@ -118,9 +119,12 @@ def run_mode(workload: Workload, static: bool, work_dir: str, interval: float = 
         t0 = time.monotonic()
         sampler = Sampler(http, timeline, t0, workload.total_cpus, interval)
         sampler.start()
-        for name, argv in workload.commands(master, here, fw_http).items():
+        commands = workload.commands(master, here, fw_http)
+        for name, delay in sorted(workload.delays().items(), key=lambda kv: kv[1]):
+            time.sleep(max(0.0, t0 + delay - time.monotonic()))
             log = open(os.path.join(here, f"{name}.log"), "wb")
-            frameworks[name] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+            frameworks[name] = subprocess.Popen(commands[name], stdout=log,
+                                                stderr=subprocess.STDOUT,
                                                 start_new_session=True)
         deadline = t0 + timeout
         pending = set(FINITE)

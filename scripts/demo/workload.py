@@ -5,7 +5,8 @@
 - ``batch`` (frameworks.batch, role ``batch``): a DAG in bursts — a wave of jobs, a short
   merge job after all of them, then a second wave after the merge.
 - ``analytics`` (frameworks.mapreduce, role ``analytics``): a Monte Carlo π job of many
-  work items run by coarse-grained executors.
+  work items run by coarse-grained executors, arriving ``analytics_delay_s`` after the
+  others and capped at ``max_executors`` (as Spark's ``spark.cores.max`` caps a job).
 
 With static partitions each role owns three of the nine agents (reserved resources), so
 a burst waits for its own three machines while the others sit idle; sharing the pool,
@@ -32,22 +33,24 @@ class Workload:
     agent_mem: int = 4096
     service_instances: int = 4
     service_cpus: float = 0.5
-    wave_jobs: int = 24
+    wave_jobs: int = 32
     job_cpus: float = 0.9
     """With the command executor's 0.1 cpus, a job holds one cpu."""
-    job_seconds: float = 6.0
-    merge_seconds: float = 3.0
+    job_seconds: float = 4.0
+    merge_seconds: float = 2.0
     pi_items: int = 90
     item_seconds: float = 2.0
-    max_executors: int = 9
+    max_executors: int = 6
     cores_per_executor: int = 4
     """Spark's coarse-grained mode: one executor per agent, using up to this many cpus."""
+
+    analytics_delay_s: float = 4.0
 
     @classmethod
     def short(cls) -> Workload:
         return cls(agent_cpus=2.0, agent_mem=2048, service_instances=2, wave_jobs=6,
                    job_seconds=2.0, merge_seconds=1.0, pi_items=12, item_seconds=1.0,
-                   max_executors=3, cores_per_executor=2)
+                   max_executors=3, cores_per_executor=2, analytics_delay_s=1.0)
 
     @property
     def total_cpus(self) -> float:
@@ -77,6 +80,10 @@ class Workload:
                 + [job("merge", self.merge_seconds, first)]
                 + [job(n, self.job_seconds, ["merge"]) for n in second])
 
+    def delays(self) -> dict[str, float]:
+        """When each framework starts, in seconds after time 0."""
+        return {"service": 0.0, "batch": 0.0, "analytics": self.analytics_delay_s}
+
     def commands(self, master: str, work_dir: str, http_ports: tuple[int, int]
                  ) -> dict[str, list[str]]:
         """argv of each framework (by name), writing its spec files into ``work_dir``."""
@@ -99,5 +106,6 @@ class Workload:
                           f"--items={self.pi_items}", f"--item_seconds={self.item_seconds:g}",
                           "--role=analytics", "--name=analytics",
                           f"--max_executors={self.max_executors}",
-                          f"--cores_per_executor={self.cores_per_executor}"],
+                          f"--cores_per_executor={self.cores_per_executor}",
+                          f"--min_executor_cores={self.cores_per_executor}"],
         }
