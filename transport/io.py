@@ -285,7 +285,7 @@ class IOThread(threading.Thread):
                 frame = self.pull.recv(zmq.NOBLOCK)
             else:
                 message = self.pull.recv(zmq.NOBLOCK, copy=False)
-                self._accept(message.bytes, self._deliveries, message.get("User-Id") or "")
+                self._accept(message.bytes, self._deliveries, str(message.get("User-Id") or ""))
                 return
         except zmq.Again:
             return

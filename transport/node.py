@@ -30,8 +30,8 @@ import structlog
 
 from transport.affinity import Placement
 from transport.clock import Clock, RealClock
-from transport.curve import CurveKeys
 from transport.codec import message_name
+from transport.curve import CurveKeys
 from transport.envelope import encode_envelope
 from transport.errors import TransportError
 from transport.hooks import Hooks

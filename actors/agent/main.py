@@ -26,6 +26,7 @@ from actors.agent.config import flags, from_flags
 from actors.agent.containerizer import ContainerizerError
 from actors.agent.recovery import RecoveryError
 from transport import Node
+from transport.curve import CurveError, curve_keys
 from transport.errors import BindError
 from transport.flags import FlagError
 from transport.logs import configure
@@ -43,8 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     configure(config.log_level, "json" if config.log_format == "json" else "console")
     if config.trace:  # executors it launches trace too (they inherit MESETA_TRACE)
         os.environ["MESETA_TRACE"] = "1"
+    try:
+        curve = curve_keys(config.curve, config.curve_keys, config.curve_name)
+    except CurveError as exc:
+        print(f"meseta-agent: {exc}", file=sys.stderr)
+        return 1
     node = Node(config.ip, config.port, http_port=config.effective_http_port,
-                trace=config.trace or None, cpu_affinity=config.cpu_affinity)
+                trace=config.trace or None, cpu_affinity=config.cpu_affinity, curve=curve)
     try:
         node.start()
     except BindError as exc:

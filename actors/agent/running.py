@@ -161,6 +161,9 @@ class ExecutorManager(SandboxManager):
                 agent=self.pid, framework=framework.info, executor=executor_info,
                 directory=sandbox.directory, run_id=run_id, grace_period=grace,
                 host=self.config.ip, recovery_timeout=self.config.recovery_timeout)
+            if self.node.curve is not None:  # the executor's own key pair, allowed here
+                env.update(self.node.curve.issue(
+                    f"executor:{framework.info.id}/{executor_info.executor_id}"))
             if self.trace_context is not None:  # the executor's registration continues it
                 env["MESETA_TRACE_PARENT"] = self.trace_context.to_env()
             spec = spec_for_command(executor_info.command, env, sandbox.directory,

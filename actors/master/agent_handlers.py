@@ -135,7 +135,7 @@ class AgentHandlers(MasterProcess):
 
     @handles(RegisterAgent)
     def _on_register_agent(self, frm: PID, msg: RegisterAgent) -> None:
-        if not self._agents_welcome(frm, msg):
+        if not self._agents_welcome(frm, msg) or self._agent_refused(frm):
             return
         if frm in self._admitting:
             _log.info("agent already being admitted: dropping its retry", frm=str(frm))
@@ -168,7 +168,7 @@ class AgentHandlers(MasterProcess):
 
     @handles(ReregisterAgent)
     def _on_reregister_agent(self, frm: PID, msg: ReregisterAgent) -> None:
-        if not self._agents_welcome(frm, msg):
+        if not self._agents_welcome(frm, msg) or self._agent_refused(frm):
             return
         agent_id = msg.agent_info.id
         busy = self._reregistering | self._marking_unreachable | self._removing

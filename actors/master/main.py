@@ -30,6 +30,7 @@ from actors.master.config import flags, from_flags
 from actors.master.trace_route import install_trace_route
 from actors.registry import Registrar, RegistryError, Storage, open_storage
 from transport import Node
+from transport.curve import CurveError, curve_keys
 from transport.errors import TransportError
 from transport.logs import configure
 
@@ -43,8 +44,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = flags().parse(sys.argv[1:] if argv is None else argv)
     config = from_flags(ns)
     configure(config.log_level, "json" if config.log_format == "json" else "console")
+    try:
+        curve = curve_keys(config.curve, config.curve_keys, config.curve_name)
+    except CurveError as exc:
+        print(f"meseta-master: {exc}", file=sys.stderr)
+        return 1
     node = Node(config.ip, config.port, http_port=config.effective_http_port,
-                trace=config.trace or None, cpu_affinity=config.cpu_affinity)
+                trace=config.trace or None, cpu_affinity=config.cpu_affinity, curve=curve)
     try:
         node.start()
     except TransportError as exc:

@@ -49,6 +49,10 @@ class MasterProcess(Process):
     counters: MasterCounters
     """Messages by type, dropped ones, status updates (``/metrics/snapshot``)."""
 
+    def _agent_refused(self, frm: PID) -> bool:
+        """Whether an agent's registration is refused (``security_handlers``)."""
+        return False
+
     @property
     def master_id(self) -> str:
         return self.books.master_id
