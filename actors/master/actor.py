@@ -25,7 +25,8 @@ detector reports another leader or none.
 
 Authentication (``principal_of(pid)``: who sent a message), the registration gates of
 ``--authenticate_frameworks`` / ``--authenticate_agents`` and ``--rate_limits`` are in
-``security_handlers``. Agents and the registry are handled in ``agent_handlers`` (a base class; see there):
+``security_handlers``. Agents and the registry are handled in ``agent_handlers`` (a base
+class; see there):
 with a ``Registrar`` every registry write (``AdmitAgent``, ``MarkAgentReachable``,
 ``UpdateAgentInfo``, ``RemoveAgent``, ``MarkAgentUnreachable``) is queued to a
 ``RegistrarWorker`` thread that batches them into one storage write and posts each
