@@ -199,3 +199,35 @@ def handshake_failure(event: int, value: int, curve: bool, inbound: bool = False
         return f"ZMTP protocol error {value:#x} with {who}: a CURVE key mismatch?"
     return (f"{who} closed the connection during the handshake (errno {value}): it runs "
             f"plain ZeroMQ while this node requires CURVE (--curve)?")
+
+
+def add_curve_flags(f: Flags) -> None:
+    """``--curve``, ``--curve_keys``, ``--curve_name`` (master and agent)."""
+    f.add("curve", bool, False, "encrypt and authenticate all ZeroMQ traffic with CurveZMQ: "
+          "only peers whose public key is in --curve_keys are admitted")
+    f.add("curve_keys", str, "", "directory holding this node's NAME.key_secret and the "
+          "*.key of every peer to admit (master.key is the master's; see meseta keygen)")
+    f.add("curve_name", str, "", "this node's key name in --curve_keys (default: the only "
+          "*.key_secret there)")
+
+
+def curve_keys(curve: bool, directory: str, name: str = "") -> CurveKeys | None:
+    """The keys the flags ask for (``None``: plain); ``CurveError`` says what is wrong."""
+    if not curve:
+        return None
+    if not directory:
+        raise CurveError("--curve needs --curve_keys DIR (make key pairs with meseta keygen)")
+    if not zmq.has("curve"):
+        raise CurveError("--curve: this libzmq has no CURVE support")
+    return CurveKeys.load(directory, name)
+
+
+def curve_from_env(env: Mapping[str, str] | None = None) -> CurveKeys | None:
+    """A framework's or executor's keys: ``MESETA_CURVE`` + ``MESETA_CURVE_KEYS`` (+
+    ``MESETA_CURVE_NAME``), or the keys an agent gave its executor; else ``None``."""
+    env = os.environ if env is None else env
+    issued = CurveKeys.from_env(env)
+    if issued is not None:
+        return issued
+    on = env.get("MESETA_CURVE", "").strip().lower() in ("1", "true", "yes", "on")
+    return curve_keys(on, env.get("MESETA_CURVE_KEYS", ""), env.get("MESETA_CURVE_NAME", ""))
