@@ -58,7 +58,7 @@ def test_loading_keys_explains_what_is_missing(tmp_path: Path) -> None:
     with pytest.raises(CurveError, match="exactly one"):
         CurveKeys.load(tmp_path)
     (tmp_path / "bad.key_secret").write_text("garbage")
-    with pytest.raises(CurveError, match="no CURVE public key|cannot read"):
+    with pytest.raises(CurveError, match=r"no CURVE public key|cannot read"):
         CurveKeys.load(tmp_path)
 
 
