@@ -80,7 +80,7 @@ class CurveKeys:
     name: str
     public: bytes
     secret: bytes
-    server: bytes | None
+    server: bytes
     """The server key expected of a peer not heard from yet (the master's)."""
     allowed: dict[bytes, str] = field(default_factory=dict)
     """Public key (z85) -> name, for every peer this node admits."""
@@ -108,7 +108,10 @@ class CurveKeys:
         for key_file in sorted(path.glob("*.key")):
             allowed[_load(key_file)[0]] = key_file.stem
         server_file = path / f"{SERVER_NAME}.key"
-        server = _load(server_file)[0] if server_file.exists() else None
+        if not server_file.exists():
+            raise CurveError(f"{path} has no {SERVER_NAME}.key (the master's public key, "
+                             f"which every node needs)")
+        server = _load(server_file)[0]
         return cls(name=name, public=public, secret=secret, server=server, allowed=allowed)
 
     @classmethod
@@ -134,7 +137,7 @@ class CurveKeys:
             for public in [k for k, v in self.allowed.items() if v == name]:
                 del self.allowed[public]
 
-    def server_key_for(self, address: str) -> bytes | None:
+    def server_key_for(self, address: str) -> bytes:
         owner = self.owners.get(address)
         if owner is not None:
             for public, name in list(self.allowed.items()):

@@ -452,13 +452,9 @@ class IOThread(threading.Thread):
         push.setsockopt(zmq.HEARTBEAT_TTL, hb_ms)
         curve = node.curve
         if curve is not None:
-            server = curve.server_key_for(address)
-            if server is None:  # connects to nothing: the first send finds it lost
-                _log.error("no CURVE server key known for a peer", peer=address)
-                server = curve.public
             push.curve_secretkey = curve.secret
             push.curve_publickey = curve.public
-            push.curve_serverkey = server
+            push.curve_serverkey = curve.server_key_for(address)
         monitor = push.get_monitor_socket(_MONITOR_EVENTS)
         push.connect(f"tcp://{address}")
         peer = self._peers[address] = _Peer(address, push, monitor)

@@ -162,8 +162,8 @@ class ExecutorManager(SandboxManager):
                 directory=sandbox.directory, run_id=run_id, grace_period=grace,
                 host=self.config.ip, recovery_timeout=self.config.recovery_timeout)
             if self.node.curve is not None:  # the executor's own key pair, allowed here
-                env.update(self.node.curve.issue(
-                    f"executor:{framework.info.id}/{executor_info.executor_id}"))
+                env.update(self.node.curve.issue(_key_name(framework.info.id,
+                                                           executor_info.executor_id)))
             if self.trace_context is not None:  # the executor's registration continues it
                 env["MESETA_TRACE_PARENT"] = self.trace_context.to_env()
             spec = spec_for_command(executor_info.command, env, sandbox.directory,
@@ -392,6 +392,8 @@ class ExecutorManager(SandboxManager):
 
     def _executor_terminated(self, executor: ExecutorRecord, wait_status: int | None) -> None:
         self.containerizer.destroy(executor.run_id)  # what is left of its cgroups, then rmdir
+        if self.node.curve is not None:  # its key pair dies with it
+            self.node.curve.revoke(_key_name(executor.framework_id, executor.executor_id))
         executor.cancel_timer()
         executor.exit_status = wait_status
         executor.state = ExecutorState.TERMINATED
@@ -491,3 +493,8 @@ class ExecutorManager(SandboxManager):
             return
         task.acked = True
         self._clean_up(framework, executor)
+
+
+def _key_name(framework_id: str, executor_id: str) -> str:
+    """The name of the CurveZMQ key an executor gets from its agent (``transport.curve``)."""
+    return f"executor:{framework_id}/{executor_id}"

@@ -57,6 +57,9 @@ def test_loading_keys_explains_what_is_missing(tmp_path: Path) -> None:
         CurveKeys.load(tmp_path / "nope")
     with pytest.raises(CurveError, match="exactly one"):
         CurveKeys.load(tmp_path)
+    create_key_pair(tmp_path / "lonely", "agent")
+    with pytest.raises(CurveError, match=r"no master\.key"):
+        CurveKeys.load(tmp_path / "lonely")
     (tmp_path / "bad.key_secret").write_text("garbage")
     with pytest.raises(CurveError, match=r"no CURVE public key|cannot read"):
         CurveKeys.load(tmp_path)
