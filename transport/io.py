@@ -25,12 +25,12 @@ closed, whatever it still queued is dropped (``unreachable``: at most once, like
 libprocess), linkers get ``exited``, and the next send reconnects afresh.
 
 With ``node.curve`` (``transport.curve``) the PULL is a CURVE server and each PUSH a
-CURVE client; this thread answers the ZAP requests (a REP at ``inproc://zeromq.zap.01``
-in its own poll loop, decided by ``curve.zap_reply``), receives frames with their ZAP
-User-Id and drops an envelope whose sender address belongs to another key
-(``dropped/impersonation``). A handshake that fails (a plain peer meeting a CURVE one,
-or a key the peer does not allow) is logged as an error, counted
-(``handshake_failed``), noted in ``node.handshake_failures`` and ends the connection
+CURVE client; this thread answers the ZAP requests (``transport.io_guard``: a REP at
+``inproc://zeromq.zap.01`` in its own poll loop, decided by ``curve.zap_reply``),
+receives frames with their ZAP User-Id and drops an envelope whose sender address
+belongs to another key (``dropped/impersonation``). A handshake that fails (a plain
+peer meeting a CURVE one, or a key the peer does not allow) is logged as an error,
+counted (``handshake_failed``), noted in ``node.handshake_failures`` and ends the connection
 like any lost one: linkers get ``exited`` and can tell why.
 """
 
@@ -48,9 +48,10 @@ import structlog
 import zmq
 from zmq.utils.monitor import parse_monitor_message
 
-from transport.curve import ZAP_DOMAIN, ZAP_ENDPOINT, handshake_failure, zap_reply
+from transport.curve import handshake_failure
 from transport.envelope import batch, decode_envelope, parse_sender, split_batch
 from transport.errors import BindError, CodecError, MessageTypeError, UnknownMessageError
+from transport.io_guard import HANDSHAKE_FAILED, ServerGuard, secure_push
 from transport.pid import PID
 from transport.trace import TraceContext
 
@@ -61,10 +62,8 @@ __all__ = ["IOThread"]
 
 _log = structlog.get_logger("meseta.transport")
 _BATCH = 512
-_HANDSHAKE_FAILED = (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-                     | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
 _MONITOR_EVENTS = (zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECT_RETRIED
-                   | _HANDSHAKE_FAILED | zmq.EVENT_HANDSHAKE_SUCCEEDED)
+                   | HANDSHAKE_FAILED | zmq.EVENT_HANDSHAKE_SUCCEEDED)
 
 
 _MAX_BATCH_ENVELOPES = 4096
@@ -182,9 +181,8 @@ class IOThread(threading.Thread):
         poller = self._poller = zmq.Poller()
         poller.register(self.pull, zmq.POLLIN)
         poller.register(self.wake_fd, zmq.POLLIN)
-        poller.register(self._pull_monitor, zmq.POLLIN)
-        if self._zap is not None:
-            poller.register(self._zap, zmq.POLLIN)
+        for sock in self._guard.sockets():
+            poller.register(sock, zmq.POLLIN)
         self._monitors = zmq.Poller()
         self._next_check = 0.0
         try:
@@ -219,10 +217,8 @@ class IOThread(threading.Thread):
                     os.eventfd_read(self.wake_fd)
                 except BlockingIOError:
                     pass
-            elif sock is self._zap:
-                self._answer_zap()
-            elif sock is self._pull_monitor:
-                self._on_pull_monitor()
+            elif self._guard.handle(sock):
+                pass
             else:
                 self._flush(self._by_push[sock])
         self._drain_outbox()
@@ -239,17 +235,8 @@ class IOThread(threading.Thread):
         pull.setsockopt(zmq.LINGER, 0)
         pull.setsockopt(zmq.RCVHWM, node.rcvhwm)
         pull.setsockopt(zmq.MAXMSGSIZE, node.max_message_size)
-        self._zap: zmq.Socket[bytes] | None = None
-        curve = node.curve
-        if curve is not None:  # the ZAP handler must be bound before the first handshake
-            self._zap = self._ctx.socket(zmq.REP)
-            self._zap.setsockopt(zmq.LINGER, 0)
-            self._zap.bind(ZAP_ENDPOINT)
-            pull.curve_secretkey = curve.secret
-            pull.curve_publickey = curve.public
-            pull.curve_server = True
-            pull.zap_domain = ZAP_DOMAIN
-        self._pull_monitor = pull.get_monitor_socket(_HANDSHAKE_FAILED)
+        self._guard = ServerGuard(self._ctx, node)
+        self._guard.secure(pull)
         try:
             if node.port == 0:
                 self.port = pull.bind_to_random_port(f"tcp://{node.host}")
@@ -257,10 +244,7 @@ class IOThread(threading.Thread):
                 pull.bind(f"tcp://{node.host}:{node.port}")
                 self.port = node.port
         except zmq.ZMQError as exc:
-            pull.disable_monitor()
-            self._pull_monitor.close(0)
-            if self._zap is not None:
-                self._zap.close(0)
+            self._guard.close()
             pull.close(0)
             raise BindError(f"cannot bind tcp://{node.host}:{node.port}: {exc}") from None
         return pull
@@ -269,10 +253,7 @@ class IOThread(threading.Thread):
         self._drain_outbox()
         for peer in list(self._peers.values()):
             self._close_peer(peer, linger=self.node.stop_linger_ms)
-        self.pull.disable_monitor()
-        self._pull_monitor.close(0)
-        if self._zap is not None:
-            self._zap.close(0)
+        self._guard.close()
         self.pull.close(0)
         self._ctx.term()
         self._close_wake_fd()
@@ -290,29 +271,6 @@ class IOThread(threading.Thread):
         except zmq.Again:
             return
         self._accept(frame, self._deliveries)
-
-    def _answer_zap(self) -> None:
-        assert self._zap is not None and self.node.curve is not None
-        try:
-            request = self._zap.recv_multipart(zmq.NOBLOCK)
-        except zmq.Again:
-            return
-        reply, why = zap_reply(request, self.node.curve.allowed)
-        if why:
-            self.node.stats["curve_refused"] += 1
-            _log.error("CURVE handshake refused", node=self.node.address, why=why)
-        self._zap.send_multipart(reply)
-
-    def _on_pull_monitor(self) -> None:
-        while True:
-            try:
-                message = parse_monitor_message(self._pull_monitor.recv_multipart(zmq.NOBLOCK))
-            except zmq.Again:
-                return
-            self.node.stats["handshake_failed"] += 1
-            _log.error("a peer's handshake failed", node=self.node.address,
-                       why=handshake_failure(message["event"], message["value"],
-                                              self.node.curve is not None, inbound=True))
 
     def _deliver(self) -> None:
         """Hand each process its batch (one Pykka ``tell`` per process per wake-up)."""
@@ -450,11 +408,8 @@ class IOThread(threading.Thread):
         push.setsockopt(zmq.HEARTBEAT_IVL, max(50, hb_ms // 3))
         push.setsockopt(zmq.HEARTBEAT_TIMEOUT, hb_ms)
         push.setsockopt(zmq.HEARTBEAT_TTL, hb_ms)
-        curve = node.curve
-        if curve is not None:
-            push.curve_secretkey = curve.secret
-            push.curve_publickey = curve.public
-            push.curve_serverkey = curve.server_key_for(address)
+        if node.curve is not None:
+            secure_push(push, node.curve, address)
         monitor = push.get_monitor_socket(_MONITOR_EVENTS)
         push.connect(f"tcp://{address}")
         peer = self._peers[address] = _Peer(address, push, monitor)
@@ -480,7 +435,7 @@ class IOThread(threading.Thread):
                 peer.connected = True
             elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self.node.handshake_failures.pop(peer.address, None)
-            elif event & _HANDSHAKE_FAILED:
+            elif event & HANDSHAKE_FAILED:
                 why = handshake_failure(event, message["value"], self.node.curve is not None)
                 self.node.stats["handshake_failed"] += 1
                 self.node.handshake_failures[peer.address] = why
