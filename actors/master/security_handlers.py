@@ -56,6 +56,17 @@ class SecurityHandlers(MasterProcess):
         """Who ``pid`` is, authenticated (``Authentication.principal_of``)."""
         return self.authentication.principal_of(pid)
 
+    def framework_principal(self, framework_id: str) -> str | None:
+        """The authenticated principal of a registered framework's scheduler, or ``None``."""
+        framework = self.books.frameworks.get(framework_id)
+        return None if framework is None or framework.pid is None else self.principal_of(
+            framework.pid)
+
+    def agent_principal(self, agent_id: str) -> str | None:
+        """The authenticated principal of a registered agent, or ``None``."""
+        agent = self.books.agents.registered.get(agent_id)
+        return None if agent is None else self.principal_of(agent.pid)
+
     # --- authentication ---------------------------------------------------------------
 
     @handles(Authenticate, AuthenticationStart, AuthenticationStep)
