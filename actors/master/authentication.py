@@ -11,8 +11,8 @@ A sender is authenticated in one of two ways:
 A credential proved beats the key (a key may be shared by a machine's frameworks).
 The master asks ``principal_of`` to refuse unauthenticated registrations when
 ``--authenticate_frameworks`` / ``--authenticate_agents`` is on (``framework_refusal``,
-``agent_refusal``: Mesos' texts) and a ``FrameworkInfo.principal`` that is not the
-authenticated one; the rate limiter and authorization ask it too. Pure: no actor, no
+``agent_refusal``: Mesos' texts) and a ``FrameworkInfo.principal`` given that is not the
+authenticated one (an empty one is allowed, as in Mesos); the rate limiter and authorization ask it too. Pure: no actor, no
 zmq; the master actor feeds it messages and sends what it returns.
 """
 
@@ -98,7 +98,7 @@ class Authentication:
         principal = self.principal_of(frm)
         if principal is None:
             return f"Framework at {frm} is not authenticated" if required else None
-        if info.principal != principal:
+        if info.principal and info.principal != principal:  # Mesos lets it be omitted
             return (f"Framework principal '{info.principal}' does not match authenticated "
                     f"principal '{principal}'")
         return None

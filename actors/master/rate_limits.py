@@ -95,6 +95,8 @@ class RateLimits:
         for entry in data.get("limits", []):
             if not isinstance(entry, dict) or not isinstance(entry.get("principal"), str):
                 raise ValueError("rate limits: each limit needs a principal")
+            if entry["principal"] in limits:
+                raise ValueError(f"rate limits: duplicate principal {entry['principal']!r}")
             limits[entry["principal"]] = _Limit(_qps(entry.get("qps")),
                                                 _capacity(entry.get("capacity")))
         return cls(limits, _qps(data.get("aggregate_default_qps")),

@@ -79,6 +79,8 @@ def test_registration_refusals_use_mesos_words() -> None:
     bob = FrameworkInfo(user="u", name="f", principal="bob")
     assert auth.framework_refusal(CLIENT, bob, required=False) == (
         "Framework principal 'bob' does not match authenticated principal 'alice'")
+    unnamed = FrameworkInfo(user="u", name="f")
+    assert auth.framework_refusal(CLIENT, unnamed, required=True) is None  # Mesos allows it
     assert "not authenticated" in str(auth.agent_refusal(PID("agent", "h", 1), True))
 
 
@@ -151,6 +153,7 @@ def test_rate_limits_parse_mesos_json_with_an_aggregate_default() -> None:
     assert limits.limiter_for("other") is limits.limiter_for(None) is limits.aggregate
     assert RateLimits.parse('{"limits": []}').limiter_for("x") is None
     for bad in ('{"limits": [{"qps": 1}]}', '{"limits": [{"principal": "a", "qps": 0}]}',
-                '{"limits": [{"principal": "a", "capacity": -1}]}', "not json"):
+                '{"limits": [{"principal": "a", "capacity": -1}]}', "not json",
+                '{"limits": [{"principal": "a"}, {"principal": "a", "qps": 1}]}'):
         with pytest.raises(ValueError, match="rate limits"):
             RateLimits.parse(bad)
