@@ -12,8 +12,8 @@ A credential proved beats the key (a key may be shared by a machine's frameworks
 The master asks ``principal_of`` to refuse unauthenticated registrations when
 ``--authenticate_frameworks`` / ``--authenticate_agents`` is on (``framework_refusal``,
 ``agent_refusal``: Mesos' texts) and a ``FrameworkInfo.principal`` given that is not the
-authenticated one (an empty one is allowed, as in Mesos); the rate limiter and authorization ask it too. Pure: no actor, no
-zmq; the master actor feeds it messages and sends what it returns.
+authenticated one (an empty one is allowed, as in Mesos); authorization asks it too.
+Pure: no actor, no zmq; the master actor feeds it messages and sends what it returns.
 """
 
 from __future__ import annotations
