@@ -28,6 +28,7 @@ environment (``to_env`` / ``from_env``: ``MESETA_CURVE_PUBLIC``, ``MESETA_CURVE_
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,7 +41,8 @@ from zmq.utils import z85
 from transport.errors import TransportError
 from transport.flags import Flags
 
-__all__ = ["ZAP_ENDPOINT", "CurveError", "CurveKeys", "add_curve_flags", "create_key_pair",
+__all__ = ["ZAP_ENDPOINT", "CurveError", "CurveKeys", "add_curve_flags", "cluster_keys",
+           "create_key_pair",
            "curve_from_env", "curve_keys", "handshake_failure", "zap_decide", "zap_reply"]
 
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
@@ -61,6 +63,23 @@ def create_key_pair(directory: str | Path, name: str) -> tuple[Path, Path]:
     public, secret = zmq.auth.create_certificates(str(path), name)
     os.chmod(secret, 0o600)
     return Path(public), Path(secret)
+
+
+def cluster_keys(root: str | Path, names: list[str]) -> dict[str, Path]:
+    """Key directories for a cluster of ``master`` and ``names`` under ``root``: each
+    holds its own pair and ``master.key``; the master's admits every name."""
+    root = Path(root)
+    pool = root / "pool"
+    for name in ["master", *names]:
+        create_key_pair(pool, name)
+    dirs: dict[str, Path] = {}
+    for name in ["master", *names]:
+        directory = dirs[name] = root / name
+        directory.mkdir(parents=True, exist_ok=True)
+        shutil.copy(pool / f"{name}.key_secret", directory)
+        for public in {name, "master"} | (set(names) if name == "master" else set()):
+            shutil.copy(pool / f"{public}.key", directory)
+    return dirs
 
 
 def _load(path: Path) -> tuple[bytes, bytes | None]:
