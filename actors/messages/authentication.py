@@ -73,7 +73,7 @@ class AuthenticationStart:
 
 @message
 class AuthenticationStep:
-    """Either way: master -> client the challenge (a nonce), client -> master the answer."""
+    """Master -> driver/agent: the challenge (a nonce); back the other way: the answer."""
 
     data: str
 
