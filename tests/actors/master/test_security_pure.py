@@ -120,6 +120,15 @@ def test_failed_and_error_answers_end_the_client_exchange() -> None:
     assert client.step(AuthenticationError(error="boom"))[1] == "error: boom"
 
 
+def test_the_flags_endpoint_shows_principals_never_secrets() -> None:
+    from actors.master.config import MasterConfig
+    from actors.master.endpoints import flags_json
+
+    shown = flags_json(MasterConfig(credentials={"ops": "s3cret", "agent": "pw"}))
+    assert shown["credentials"] == "agent,ops"
+    assert "s3cret" not in repr(shown) and "pw" not in repr(shown.values())
+
+
 # --- rate limits --------------------------------------------------------------------------
 
 
