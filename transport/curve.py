@@ -20,13 +20,17 @@ sender PID is at ``host:port`` owns that address for the node's lifetime; envelo
 from another key claiming it are dropped as impersonation. A peer can thus not send as
 another's PID, and replies to an address go only to the key that owns it.
 
-Executors get a key pair of their own from their agent (``issue``), passed in their
-environment (``to_env`` / ``from_env``: ``MESETA_CURVE_PUBLIC``, ``MESETA_CURVE_SECRET``,
-``MESETA_CURVE_SERVER``); it is allowed only by that agent, in memory.
+Executors get a key pair of their own from their agent (``issue``, derived from the
+agent's secret and the executor's run, so a restarted agent admits its recovered
+executors again), passed in their environment (``issue`` / ``from_env``:
+``MESETA_CURVE_PUBLIC``, ``MESETA_CURVE_SECRET``, ``MESETA_CURVE_SERVER``); it is allowed
+only by that agent.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import shutil
 import threading
@@ -144,8 +148,15 @@ class CurveKeys:
                    server=server.encode(), allowed={server.encode(): "agent"})
 
     def issue(self, name: str) -> dict[str, str]:
-        """A fresh key pair allowed by this node under ``name``, as an executor's env."""
-        public, secret = zmq.curve_keypair()
+        """A key pair allowed by this node under ``name``, as an executor's environment.
+
+        Derived from this node's secret and ``name`` (HMAC-SHA256; any 32 bytes are a
+        Curve25519 secret), so an agent restarted with the same keys allows the pair of a
+        recovered executor again by issuing the same name, with nothing checkpointed.
+        """
+        raw = hmac.new(z85.decode(self.secret), name.encode(), hashlib.sha256).digest()
+        secret = z85.encode(raw)
+        public = zmq.curve_public(secret)
         with self._lock:
             self.allowed[public] = name
         return {"MESETA_CURVE_PUBLIC": public.decode(), "MESETA_CURVE_SECRET": secret.decode(),
@@ -220,7 +231,7 @@ def handshake_failure(event: int, value: int, curve: bool, inbound: bool = False
     if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
         return f"ZMTP protocol error {value:#x} with {who}: a CURVE key mismatch?"
     return (f"{who} closed the connection during the handshake (errno {value}): it runs "
-            f"plain ZeroMQ while this node requires CURVE (--curve)?")
+            f"plain ZeroMQ while this node requires CURVE (--curve), or refused our key")
 
 
 def add_curve_flags(f: Flags) -> None:

@@ -73,7 +73,7 @@ from actors.messages import (
 from actors.messages.task_state import Reason, TaskState, is_terminal
 from transport import PID
 
-__all__ = ["ExecutorManager"]
+__all__ = ["ExecutorManager", "executor_key_name"]
 
 _log = structlog.get_logger("meseta.agent")
 
@@ -162,8 +162,8 @@ class ExecutorManager(SandboxManager):
                 directory=sandbox.directory, run_id=run_id, grace_period=grace,
                 host=self.config.ip, recovery_timeout=self.config.recovery_timeout)
             if self.node.curve is not None:  # the executor's own key pair, allowed here
-                env.update(self.node.curve.issue(_key_name(framework.info.id,
-                                                           executor_info.executor_id)))
+                env.update(self.node.curve.issue(executor_key_name(
+                    framework.info.id, executor_info.executor_id, run_id)))
             if self.trace_context is not None:  # the executor's registration continues it
                 env["MESETA_TRACE_PARENT"] = self.trace_context.to_env()
             spec = spec_for_command(executor_info.command, env, sandbox.directory,
@@ -393,7 +393,8 @@ class ExecutorManager(SandboxManager):
     def _executor_terminated(self, executor: ExecutorRecord, wait_status: int | None) -> None:
         self.containerizer.destroy(executor.run_id)  # what is left of its cgroups, then rmdir
         if self.node.curve is not None:  # its key pair dies with it
-            self.node.curve.revoke(_key_name(executor.framework_id, executor.executor_id))
+            self.node.curve.revoke(executor_key_name(executor.framework_id,
+                                                     executor.executor_id, executor.run_id))
         executor.cancel_timer()
         executor.exit_status = wait_status
         executor.state = ExecutorState.TERMINATED
@@ -495,6 +496,7 @@ class ExecutorManager(SandboxManager):
         self._clean_up(framework, executor)
 
 
-def _key_name(framework_id: str, executor_id: str) -> str:
-    """The name of the CurveZMQ key an executor gets from its agent (``transport.curve``)."""
-    return f"executor:{framework_id}/{executor_id}"
+def executor_key_name(framework_id: str, executor_id: str, run_id: str) -> str:
+    """The name of the CurveZMQ key an executor's run gets from its agent
+    (``transport.curve.CurveKeys.issue``; recovery issues it again)."""
+    return f"executor:{framework_id}/{executor_id}/{run_id}"

@@ -21,6 +21,17 @@ from frameworks.scheduler_driver import SchedulerDriver
 from tests.e2e.conftest import LocalCluster
 from tests.e2e.faults import http, state, wait_for
 from tests.e2e.harness import Recorder, command_task, framework, framework_info
+from tests.e2e.test_e2e_agent_recovery import (
+    AGENT_FLAGS,
+    RESOURCES,
+    _alive,
+    _executor_pid,
+    _launch_long,
+    _restart,
+    _sigkill,
+    _state,
+    noted,  # noqa: F401 (a fixture, used below)
+)
 from transport.curve import create_key_pair
 
 FAST = ("--allocation_interval=100ms",)
@@ -175,3 +186,28 @@ def test_a_rate_limited_framework_is_slowed_down_but_loses_no_message(
         assert metrics["frameworks/slow/messages_received"] >= burst
     assert limited >= (burst - 1) / 20 * 0.95  # one message per 50 ms, the first at once
     assert limited > unlimited
+
+
+@pytest.mark.skipif(not zmq.has("curve"), reason="libzmq without CURVE")
+def test_under_curve_a_restarted_agent_readmits_its_recovered_executor(
+        cluster: LocalCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        noted: list[int]) -> None:  # noqa: F811 (the imported fixture)
+    master = cluster.master(*FAST, "--curve",
+                            f"--curve_keys={keys_dir(tmp_path, 'master', 'agent1', 'ckpt')}")
+    agent_curve = ("--curve", f"--curve_keys={keys_dir(tmp_path, 'agent1', 'master')}")
+    agent = cluster.agent(master, RESOURCES, *AGENT_FLAGS, *agent_curve)
+    curve_framework(monkeypatch, keys_dir(tmp_path, "ckpt", "master"))
+    with framework(master.address, "ckpt", checkpoint=True) as (driver, sched):
+        pidfile = cluster.tmp / "long.pid"
+        task = _launch_long(cluster, driver, sched, agent, "long",
+                            f"echo $$ > {pidfile}; exec sleep 300", noted)
+        executor = _executor_pid(agent, "long")
+        _sigkill(agent)
+        agent = _restart(cluster, master, agent, *agent_curve)
+        wait_for(lambda: _state(agent)["registered"], what="the agent re-registered")
+        wait_for(lambda: any(e["pid"] for f in _state(agent)["frameworks"]
+                             for e in f["executors"] if e["id"] == "long"),
+                 what="the executor reconnected")
+        assert _executor_pid(agent, "long") == executor and _alive(task)
+        driver.kill_task("long")
+        sched.wait_state("long", TaskState.TASK_KILLED)
