@@ -8,7 +8,6 @@ frameworks run in the test process on nodes of their own (``MESETA_CURVE*`` /
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ from tests.e2e.test_e2e_agent_recovery import (
     _state,
     noted,  # noqa: F401 (a fixture, used below)
 )
-from transport.curve import create_key_pair
+from tests.transport.helpers import keys_dir as transport_keys_dir
 
 FAST = ("--allocation_interval=100ms",)
 REFUSED_WITHIN = 30.0
@@ -40,17 +39,8 @@ REFUSED_WITHIN = 30.0
 
 
 def keys_dir(tmp: Path, own: str, *allowed: str) -> str:
-    """A node's keys directory: its own pair and the public keys of those it admits."""
-    pool = tmp / "pool"
-    for name in (own, *allowed):
-        if not (pool / f"{name}.key").exists():
-            create_key_pair(pool, name)
-    directory = tmp / f"keys-{own}"
-    directory.mkdir(exist_ok=True)
-    shutil.copy(pool / f"{own}.key_secret", directory)
-    for name in (own, *allowed):
-        shutil.copy(pool / f"{name}.key", directory)
-    return str(directory)
+    """A node's keys directory (``tests.transport.helpers.keys_dir``), as a flag value."""
+    return str(transport_keys_dir(tmp, own, *allowed))
 
 
 def exits_with(node_proc: subprocess.Popen[bytes], log: Path, text: str) -> None:

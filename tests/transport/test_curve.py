@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,27 +9,13 @@ from pathlib import Path
 import pytest
 import zmq
 
-from tests.transport.helpers import WAIT, spawn_inbox
+from tests.transport.helpers import WAIT, keys_dir, spawn_inbox
 from tests.transport.wire import Echo
 from transport import PID, Node
 from transport.curve import CurveError, CurveKeys, create_key_pair, zap_decide
 from transport.envelope import batch, encode_envelope
 
 pytestmark = pytest.mark.skipif(not zmq.has("curve"), reason="libzmq without CURVE")
-
-
-def keys_dir(tmp: Path, own: str, *allowed: str) -> Path:
-    """A node's keys directory: its own pair and the public keys it admits."""
-    pool = tmp / "pool"
-    for name in (own, *allowed):
-        if not (pool / f"{name}.key").exists():
-            create_key_pair(pool, name)
-    directory = tmp / f"node-{own}"
-    directory.mkdir(exist_ok=True)
-    shutil.copy(pool / f"{own}.key_secret", directory)
-    for name in (own, *allowed):
-        shutil.copy(pool / f"{name}.key", directory)
-    return directory
 
 
 def wait_until(check: Callable[[], bool], timeout: float = WAIT) -> bool:
