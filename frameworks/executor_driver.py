@@ -60,6 +60,7 @@ from actors.messages.task_state import Source, is_terminal
 from actors.messages.tasks import ExecutorInfo
 from frameworks.executor import Executor
 from transport import PID, Node, Process, Timer, handles
+from transport.curve import CurveKeys
 from transport.errors import MesetaError
 from transport.trace import TraceContext
 
@@ -325,7 +326,7 @@ def run_executor(executor: Executor, env: Mapping[str, str] | None = None) -> in
     except (ExecutorError, ValueError) as exc:
         print(f"executor: {exc}", file=sys.stderr)
         return 1
-    node = Node(environment.host, 0).start()
+    node = Node(environment.host, 0, curve=CurveKeys.from_env(env)).start()
     try:
         ref = node.spawn(ExecutorDriver, executor, environment)
         driver = ref.proxy().handle().get(timeout=30)

@@ -32,6 +32,7 @@ an owned node.
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -40,10 +41,12 @@ from typing import Any, overload
 import pykka
 
 from actors.messages import Filters, FrameworkInfo, Operation, Request, TaskInfo, TaskStatus, launch
+from actors.messages.authentication import Credential, load_credential
 from frameworks.scheduler import Scheduler
 from frameworks.scheduler_driver_calls import SchedulerCalls
 from frameworks.scheduler_driver_process import DriverStatus, default_user
 from transport import PID, MesetaError, Node
+from transport.curve import curve_from_env
 
 __all__ = ["DriverError", "DriverStatus", "SchedulerDriver", "master_location", "parse_master",
            "run_scheduler"]
@@ -128,13 +131,25 @@ class SchedulerDriver(SchedulerCalls):
         registration_backoff_factor: float = DEFAULT_REGISTRATION_BACKOFF_FACTOR,
         owns_node: bool = False,
         name: str | None = None,
+        credential: Credential | None = None,
     ) -> None:
-        """``owns_node``: ``close()`` stops ``node`` too (``create`` arranges it)."""
+        """``owns_node``: ``close()`` stops ``node`` too (``create`` arranges it).
+
+        ``credential`` (default: the file ``MESETA_CREDENTIAL`` names, if set): the
+        driver authenticates with it before registering. ``FrameworkInfo.principal``
+        defaults to the credential's principal, else to the node's CURVE key name.
+        """
         master_pid, zk = master_location(master)
+        if credential is None and os.environ.get("MESETA_CREDENTIAL"):
+            credential = load_credential(os.environ["MESETA_CREDENTIAL"])
+        principal = framework_info.principal or (
+            credential.principal if credential is not None
+            else node.curve.name if node.curve is not None else "")
         info = replace(framework_info, user=framework_info.user or default_user(),
-                       hostname=framework_info.hostname or socket.gethostname())
+                       hostname=framework_info.hostname or socket.gethostname(),
+                       principal=principal)
         super().__init__(node, scheduler, info, master_pid, implicit_acknowledgements,
-                         registration_backoff_factor, name, zk=zk)
+                         registration_backoff_factor, name, zk=zk, credential=credential)
         self._owns_node = owns_node
         self._loop_started = False
         # The driver joins its node when its actor starts (below), so that a driver
@@ -145,8 +160,12 @@ class SchedulerDriver(SchedulerCalls):
     def create(cls, scheduler: Scheduler, framework_info: FrameworkInfo,
                master: str = DEFAULT_MASTER, ip: str = "127.0.0.1",
                **kwargs: Any) -> SchedulerDriver:
-        """A driver on a new node of its own (``ip``, port 0), stopped by ``close()``."""
-        node = Node(ip, 0).start()
+        """A driver on a new node of its own (``ip``, port 0), stopped by ``close()``.
+
+        The node uses CurveZMQ when ``MESETA_CURVE`` is set (keys from
+        ``MESETA_CURVE_KEYS`` / ``MESETA_CURVE_NAME``, ``transport.curve``).
+        """
+        node = Node(ip, 0, curve=curve_from_env()).start()
         try:
             return cls(node, scheduler, framework_info, master, owns_node=True, **kwargs)
         except BaseException:

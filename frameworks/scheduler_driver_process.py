@@ -19,6 +19,12 @@ registers with whichever master ZooKeeper names; when the leader changes it is
 (``ReregisterFramework`` once it has an id; Mesos' driver sends its first attempt
 without the agents' random delay too), then retries with backoff; messages from any
 other master, the deposed one included, are ignored (Mesos' split-brain protection).
+
+With a ``credential`` the driver authenticates (``actors.messages.authentication``)
+before each registration with a master; a refused credential, or a handshake with the
+master that fails (CurveZMQ keys, or plain and CURVE nodes mixed), aborts the driver
+and tells the scheduler why (``error``), as Mesos' driver does when the master refuses
+authentication.
 """
 
 from __future__ import annotations
@@ -49,6 +55,15 @@ from actors.messages import (
     StatusUpdateAcknowledgement,
     TaskStatus,
 )
+from actors.messages.authentication import (
+    Authenticatee,
+    AuthenticationCompleted,
+    AuthenticationError,
+    AuthenticationFailed,
+    AuthenticationMechanisms,
+    AuthenticationStep,
+    Credential,
+)
 from frameworks.scheduler import Scheduler
 from transport import PID, Node, Process, Timer, handles
 
@@ -78,7 +93,7 @@ class SchedulerProcess(Process):
     def __init__(self, node: Node, scheduler: Scheduler, framework_info: FrameworkInfo,
                  master: PID, implicit_acknowledgements: bool,
                  registration_backoff_factor: float, name: str | None = None, *,
-                 zk: str = "") -> None:
+                 zk: str = "", credential: Credential | None = None) -> None:
         super().__init__(node, name or node.generate_name("scheduler"))
         self.zk = zk
         """The ``zk://`` URL to follow the leading master through, or ``""``."""
@@ -100,6 +115,8 @@ class SchedulerProcess(Process):
         self._linked = False
         self._retry: Timer | None = None
         self._stopped = False
+        self._authenticatee = Authenticatee(credential) if credential else None
+        self._authenticated = False
         self.agent_pids: dict[str, PID] = {}
         """Each offered agent's PID, from ``ResourceOffers.pids`` (Mesos' savedSlavePids)."""
 
@@ -156,6 +173,7 @@ class SchedulerProcess(Process):
         if self._linked:
             self._linked = False
             self.unlink(self.master)
+        self._authenticated = False
         self._cancel_retry()
         was_connected = self.connected
         self.connected = False
@@ -190,6 +208,9 @@ class SchedulerProcess(Process):
         # The next try is scheduled before this one leaves: whoever sees the message
         # (a test advancing a manual clock) can rely on the retry being set.
         self._retry = self.delay(bound * random.random(), self._register, max_backoff * 2)
+        if self._authenticatee is not None and not self._authenticated:
+            self.send(self.master, self._authenticatee.begin(str(self.pid)))
+            return  # registers once authenticated (_on_authentication)
         if self.framework_id:
             self.send(self.master, ReregisterFramework(framework_info=self.framework_info,
                                                        failover=self.failover))
@@ -210,7 +231,12 @@ class SchedulerProcess(Process):
         if pid != self.master or not self._leader_known:
             return
         self._linked = False
+        self._authenticated = False
         if self._stopped:
+            return
+        failure = self.node.handshake_failure(pid)
+        if failure is not None and self._running():
+            self._refused(f"cannot complete the handshake with the master {pid}: {failure}")
             return
         if self.connected:
             _log.info("master disconnected", master=str(pid), framework_id=self.framework_id)
@@ -310,6 +336,28 @@ class SchedulerProcess(Process):
         # As Mesos: the driver aborts first, then the scheduler hears why.
         self._abort()
         self._callback("error", self, msg.message)
+
+    @handles(AuthenticationMechanisms, AuthenticationStep, AuthenticationCompleted,
+             AuthenticationFailed, AuthenticationError)
+    def _on_authentication(self, frm: PID, msg: Any) -> None:
+        if self._authenticatee is None or not self._accepts(frm, msg, need_connected=False):
+            return
+        reply, outcome = self._authenticatee.step(msg)
+        if reply is not None:
+            self.send(frm, reply)
+        if outcome == "completed":
+            self._authenticated = True
+            self._cancel_retry()
+            self._register(self.backoff_factor)
+        elif outcome is not None and outcome.startswith("refused"):
+            self._refused(f"Master refused authentication ({outcome[9:]})")
+        elif outcome is not None:
+            _log.warning("authentication with the master failed; retrying", why=outcome)
+
+    def _refused(self, why: str) -> None:
+        _log.error("driver aborted", why=why, framework_id=self.framework_id)
+        self._abort()
+        self._callback("error", self, why)
 
     def _accepts(self, frm: PID, msg: Any, need_connected: bool = True) -> bool:
         name = type(msg).__name__

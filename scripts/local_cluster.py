@@ -7,7 +7,8 @@ an example framework (``--framework``, default the ``sleepy`` example: ``--tasks
 command tasks) in the foreground so its progress shows, and stops everything (SIGTERM,
 then SIGKILL after a grace period) when the framework is done or on Ctrl-C. With
 ``--keep`` the cluster stays up after the framework finishes until Ctrl-C. Logs of the
-master and agents go to ``<work_dir>/<name>.log``.
+master and agents go to ``<work_dir>/<name>.log``. With ``--curve`` every process talks
+CurveZMQ, with key pairs made in ``<work_dir>/keys`` (``transport.curve.cluster_keys``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import IO
+
+from transport.curve import cluster_keys
 
 FRAMEWORKS = {
     "sleepy": "frameworks.examples.sleepy",
@@ -86,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work_dir", default=None, help="default: a new temporary directory")
     parser.add_argument("--keep", action="store_true", help="keep the cluster up until Ctrl-C")
     parser.add_argument("--trace", action="store_true", help="trace every message (MESETA_TRACE)")
+    parser.add_argument("--curve", action="store_true",
+                        help="CurveZMQ everywhere: key pairs made in <work_dir>/keys")
     args = parser.parse_args(argv)
     if args.agents < 1 or args.tasks < 0:
         parser.error("--agents must be at least 1 and --tasks not negative")
@@ -93,6 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     os.makedirs(work_dir, exist_ok=True)
     bin_dir = os.path.dirname(sys.executable)
     env_trace = ["--trace"] if args.trace else []
+    agents = [f"agent{i}" for i in range(1, args.agents + 1)]
+    keys = cluster_keys(os.path.join(work_dir, "keys"), [*agents, args.framework]) \
+        if args.curve else {}
+    curve = {name: ["--curve", f"--curve_keys={keys[name]}"] for name in keys}
+    framework_env = dict(os.environ)
+    if args.curve:
+        framework_env.update(MESETA_CURVE="1", MESETA_CURVE_KEYS=str(keys[args.framework]))
     cluster = Cluster(work_dir)
     # Ctrl-C and SIGTERM both stop the cluster (SIGINT may arrive ignored from a shell job)
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -100,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         master_line = cluster.start("master", [
             os.path.join(bin_dir, "meseta-master"), "--ip=127.0.0.1", f"--port={args.port}",
-            f"--work_dir={os.path.join(work_dir, 'master')}", *env_trace], "meseta-master:")
+            f"--work_dir={os.path.join(work_dir, 'master')}", *env_trace,
+            *curve.get("master", [])], "meseta-master:")
         print(master_line, flush=True)
         master = f"127.0.0.1:{args.port}"
         for i in range(1, args.agents + 1):
@@ -108,12 +121,14 @@ def main(argv: list[str] | None = None) -> int:
                 os.path.join(bin_dir, "meseta-agent"), "--ip=127.0.0.1",
                 f"--port={args.port + i}", f"--http_port={args.port + 100 + i}",
                 f"--master={master}", f"--work_dir={os.path.join(work_dir, f'agent{i}')}",
-                f"--resources={args.agent_resources}", *env_trace], "meseta-agent:")
+                f"--resources={args.agent_resources}", *env_trace,
+                *curve.get(f"agent{i}", [])], "meseta-agent:")
             print(line, flush=True)
         print(f"cluster: up, logs in {work_dir}; running the {args.framework} framework",
               flush=True)
         framework = subprocess.run([sys.executable, "-m", FRAMEWORKS[args.framework],
-                                    f"--master={master}", f"--tasks={args.tasks}"])
+                                    f"--master={master}", f"--tasks={args.tasks}"],
+                                   env=framework_env)
         status = framework.returncode
         if args.keep:
             print("cluster: framework done; Ctrl-C stops the cluster", flush=True)

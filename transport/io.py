@@ -23,6 +23,15 @@ writable; beyond that new messages to that peer are dropped and counted (``backl
 When a connection fails or breaks (refused, reset, heartbeat timeout) its socket is
 closed, whatever it still queued is dropped (``unreachable``: at most once, like
 libprocess), linkers get ``exited``, and the next send reconnects afresh.
+
+With ``node.curve`` (``transport.curve``) the PULL is a CURVE server and each PUSH a
+CURVE client; this thread answers the ZAP requests (``transport.io_guard``: a REP at
+``inproc://zeromq.zap.01`` in its own poll loop, decided by ``curve.zap_reply``),
+receives frames with their ZAP User-Id and drops an envelope whose sender address
+belongs to another key (``dropped/impersonation``). A handshake that fails (a plain
+peer meeting a CURVE one, or a key the peer does not allow) is logged as an error,
+counted (``handshake_failed``), noted in ``node.handshake_failures`` and ends the connection
+like any lost one: linkers get ``exited`` and can tell why.
 """
 
 from __future__ import annotations
@@ -39,8 +48,10 @@ import structlog
 import zmq
 from zmq.utils.monitor import parse_monitor_message
 
+from transport.curve import handshake_failure
 from transport.envelope import batch, decode_envelope, parse_sender, split_batch
 from transport.errors import BindError, CodecError, MessageTypeError, UnknownMessageError
+from transport.io_guard import HANDSHAKE_FAILED, ServerGuard, secure_push
 from transport.pid import PID
 from transport.trace import TraceContext
 
@@ -51,7 +62,8 @@ __all__ = ["IOThread"]
 
 _log = structlog.get_logger("meseta.transport")
 _BATCH = 512
-_MONITOR_EVENTS = zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECT_RETRIED
+_MONITOR_EVENTS = (zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECT_RETRIED
+                   | HANDSHAKE_FAILED | zmq.EVENT_HANDSHAKE_SUCCEEDED)
 
 
 _MAX_BATCH_ENVELOPES = 4096
@@ -169,6 +181,8 @@ class IOThread(threading.Thread):
         poller = self._poller = zmq.Poller()
         poller.register(self.pull, zmq.POLLIN)
         poller.register(self.wake_fd, zmq.POLLIN)
+        for sock in self._guard.sockets():
+            poller.register(sock, zmq.POLLIN)
         self._monitors = zmq.Poller()
         self._next_check = 0.0
         try:
@@ -203,6 +217,8 @@ class IOThread(threading.Thread):
                     os.eventfd_read(self.wake_fd)
                 except BlockingIOError:
                     pass
+            elif self._guard.handle(sock):
+                pass
             else:
                 self._flush(self._by_push[sock])
         self._drain_outbox()
@@ -219,6 +235,8 @@ class IOThread(threading.Thread):
         pull.setsockopt(zmq.LINGER, 0)
         pull.setsockopt(zmq.RCVHWM, node.rcvhwm)
         pull.setsockopt(zmq.MAXMSGSIZE, node.max_message_size)
+        self._guard = ServerGuard(self._ctx, node)
+        self._guard.secure(pull)
         try:
             if node.port == 0:
                 self.port = pull.bind_to_random_port(f"tcp://{node.host}")
@@ -226,6 +244,7 @@ class IOThread(threading.Thread):
                 pull.bind(f"tcp://{node.host}:{node.port}")
                 self.port = node.port
         except zmq.ZMQError as exc:
+            self._guard.close()
             pull.close(0)
             raise BindError(f"cannot bind tcp://{node.host}:{node.port}: {exc}") from None
         return pull
@@ -234,6 +253,7 @@ class IOThread(threading.Thread):
         self._drain_outbox()
         for peer in list(self._peers.values()):
             self._close_peer(peer, linger=self.node.stop_linger_ms)
+        self._guard.close()
         self.pull.close(0)
         self._ctx.term()
         self._close_wake_fd()
@@ -242,7 +262,12 @@ class IOThread(threading.Thread):
 
     def _receive(self) -> None:
         try:  # one frame per wake-up: a frame already batches all a peer had queued
-            frame = self.pull.recv(zmq.NOBLOCK)
+            if self.node.curve is None:
+                frame = self.pull.recv(zmq.NOBLOCK)
+            else:
+                message = self.pull.recv(zmq.NOBLOCK, copy=False)
+                self._accept(message.bytes, self._deliveries, str(message.get("User-Id") or ""))
+                return
         except zmq.Again:
             return
         self._accept(frame, self._deliveries)
@@ -257,7 +282,8 @@ class IOThread(threading.Thread):
                 self._drop("dead_process", len(items), to=proc.pid.name)
         self.node.hooks.settle()
 
-    def _accept(self, frame: bytes, batches: dict[Any, list[Any]]) -> None:
+    def _accept(self, frame: bytes, batches: dict[Any, list[Any]], user: str | None = None
+                ) -> None:
         node = self.node
         try:
             envelopes = split_batch(frame)
@@ -281,6 +307,8 @@ class IOThread(threading.Thread):
             except CodecError as exc:
                 self._drop("malformed", error=str(exc))
                 continue
+            if user is not None and not self._owns(sender, user):
+                continue
             proc = processes.get(to)
             if proc is None:  # libprocess answers 404 here; we log and drop
                 self._drop("unknown_process", frm=frm, to=to[:64])
@@ -292,6 +320,15 @@ class IOThread(threading.Thread):
             if items is None:
                 items = batches[proc] = []
             items.append((sender, msg, ctx))
+
+    def _owns(self, sender: PID, user: str) -> bool:
+        """Does the CURVE key ``user`` own the sender's address? (``transport.curve``)."""
+        assert self.node.curve is not None
+        if user and self.node.curve.bind(sender.address, user):
+            return True
+        self._drop("impersonation", frm=str(sender), key=user or "none",
+                   owner=self.node.curve.principal_of(sender.address))
+        return False
 
     def _sender(self, frm: str) -> PID:
         pid = parse_sender(frm)
@@ -371,6 +408,8 @@ class IOThread(threading.Thread):
         push.setsockopt(zmq.HEARTBEAT_IVL, max(50, hb_ms // 3))
         push.setsockopt(zmq.HEARTBEAT_TIMEOUT, hb_ms)
         push.setsockopt(zmq.HEARTBEAT_TTL, hb_ms)
+        if node.curve is not None:
+            secure_push(push, node.curve, address)
         monitor = push.get_monitor_socket(_MONITOR_EVENTS)
         push.connect(f"tcp://{address}")
         peer = self._peers[address] = _Peer(address, push, monitor)
@@ -388,11 +427,21 @@ class IOThread(threading.Thread):
     def _on_monitor(self, peer: _Peer) -> None:
         while True:
             try:
-                event = parse_monitor_message(peer.monitor.recv_multipart(zmq.NOBLOCK))["event"]
+                message = parse_monitor_message(peer.monitor.recv_multipart(zmq.NOBLOCK))
             except zmq.Again:
                 return
+            event = message["event"]
             if event == zmq.EVENT_CONNECTED:
                 peer.connected = True
+            elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self.node.handshake_failures.pop(peer.address, None)
+            elif event & HANDSHAKE_FAILED:
+                why = handshake_failure(event, message["value"], self.node.curve is not None)
+                self.node.stats["handshake_failed"] += 1
+                self.node.handshake_failures[peer.address] = why
+                _log.error("handshake failed", peer=peer.address, why=why)
+                self._lost(peer, f"handshake failed: {why}")
+                return
             elif event in (zmq.EVENT_DISCONNECTED, zmq.EVENT_CONNECT_RETRIED):
                 self._lost(peer, "disconnected" if peer.connected else "connection refused")
                 return

@@ -31,6 +31,7 @@ import structlog
 from transport.affinity import Placement
 from transport.clock import Clock, RealClock
 from transport.codec import message_name
+from transport.curve import CurveKeys
 from transport.envelope import encode_envelope
 from transport.errors import TransportError
 from transport.hooks import Hooks
@@ -71,6 +72,7 @@ class Node:
         cpu_affinity: str | int | None = None,
         test_hooks: bool | None = None,
         http_ssl: ssl.SSLContext | None = None,
+        curve: CurveKeys | None = None,
     ) -> None:
         """``port=0`` / ``http_port=0`` pick free ports; ``http_port=None`` serves no HTTP.
 
@@ -81,6 +83,8 @@ class Node:
         value raises ``ValueError``. ``test_hooks`` (default ``MESETA_TEST_HOOKS``, else
         off) serves the drop hooks at ``/__hooks__`` (``transport.remote_hooks``): a test aid.
         ``http_ssl``: serve HTTPS with this context instead of HTTP.
+        ``curve`` (``transport.curve.CurveKeys``) encrypts and authenticates every
+        connection: only peers whose public keys it allows are admitted.
         """
         self.host = host
         self.port = port
@@ -98,6 +102,10 @@ class Node:
         self.placement = Placement(
             os.environ.get("MESETA_CPU_AFFINITY") if cpu_affinity is None else cpu_affinity)
         self.hooks = Hooks()
+        self.curve = curve
+        self.handshake_failures: dict[str, str] = {}
+        """``host:port`` -> why the last handshake with that peer failed (cleared by a
+        successful one); written by the I/O thread, read by processes (``handshake_failure``)."""
         self.remote_hooks: RemoteHooks | None = (
             RemoteHooks(self.hooks) if (env_test_hooks() if test_hooks is None else test_hooks)
             else None)
@@ -273,6 +281,15 @@ class Node:
                 self._local_links.get(pid.name, set()).discard((pid, linker))
             return
         self._io.submit(pid.address, lambda io, address: io.unlink(address, pid, linker))
+
+    def handshake_failure(self, pid: PID) -> str | None:
+        """Why the last handshake with ``pid``'s node failed, or ``None`` (it did not)."""
+        return self.handshake_failures.get(pid.address)
+
+    def principal_of(self, pid: PID) -> str | None:
+        """The CURVE key name that owns ``pid``'s address, i.e. who sent what came from
+        ``pid`` (``transport.curve``); ``None`` without CURVE or before its first message."""
+        return self.curve.principal_of(pid.address) if self.curve is not None else None
 
     def _exited(self, linker: str, pid: PID) -> None:
         proc = self.processes.get(linker)

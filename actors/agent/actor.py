@@ -37,7 +37,9 @@ master message whose sender is not the detected leader (Mesos' split-brain guard
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
+import sys
 import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -85,6 +87,14 @@ from actors.messages import (
     StatusUpdateAcknowledgement,
     UnregisterAgent,
     UpdateFramework,
+)
+from actors.messages.authentication import (
+    Authenticatee,
+    AuthenticationCompleted,
+    AuthenticationError,
+    AuthenticationFailed,
+    AuthenticationMechanisms,
+    AuthenticationStep,
 )
 from transport import PID, Node, Timer, handles
 
@@ -144,6 +154,12 @@ class AgentActor(HttpExecutors):
         """Set when the master sent ``Shutdown`` (the program should exit)."""
         self._registering: Timer | None = None
         self._backoff = 0.0
+        self._authenticatee = (Authenticatee(config.credential) if config.credential
+                               else None)
+        self._authenticated = False
+        """Whether the credential was accepted by ``self.master`` (then it registers)."""
+        self._exit = os._exit
+        """How to exit when the master refuses us (tests replace it)."""
         self._ping_timer: Timer | None = None
         self._ping_timeout = 75.0
         self._follower: LeaderFollower | None = None
@@ -221,6 +237,9 @@ class AgentActor(HttpExecutors):
         self._backoff = min(REGISTRATION_RETRY_INTERVAL_MAX, bound * 2)
         # scheduled before the message leaves, so a reply (or a test's clock) finds it set
         self._registering = self.delay(random.uniform(0, bound), self._register)
+        if self._authenticatee is not None and not self._authenticated:
+            self.send(self.master, self._authenticatee.begin(str(self.pid)))
+            return  # registers once authenticated (_on_authentication)
         if not self.agent_id:
             self.send(self.master, RegisterAgent(agent_info=self.info))
         else:
@@ -286,7 +305,41 @@ class AgentActor(HttpExecutors):
 
     def exited(self, pid: PID) -> None:
         if pid == self.master and self._leader_known:
+            self._authenticated = False
+            failure = self.node.handshake_failure(pid)
+            if failure is not None:
+                self._refused(f"cannot complete the handshake with the master {pid}: "
+                              f"{failure}")
+                return
             self._disconnected("the link to the master broke")
+
+    # --- authentication (--credential; actors.messages.authentication) ----------------
+
+    @handles(AuthenticationMechanisms, AuthenticationStep, AuthenticationCompleted,
+             AuthenticationFailed, AuthenticationError)
+    def _on_authentication(self, frm: PID, msg: Any) -> None:
+        if self._authenticatee is None or frm != self.master:
+            return
+        reply, outcome = self._authenticatee.step(msg)
+        if reply is not None:
+            self.send(frm, reply)
+        if outcome == "completed":
+            _log.info("authenticated with the master", master=str(frm),
+                      principal=self._authenticatee.credential.principal)
+            self._authenticated = True
+            if self._registering is not None:
+                self._registering.cancel()
+            self._register()
+        elif outcome is not None and outcome.startswith("refused"):
+            self._refused(f"Master {frm} refused authentication ({outcome[9:]})")
+        elif outcome is not None:
+            _log.warning("authentication with the master failed; retrying", why=outcome)
+
+    def _refused(self, why: str) -> None:
+        """As Mesos' agent: exit at once, leaving the executors running."""
+        _log.error("agent exits", why=why)
+        print(f"meseta-agent: {why}", file=sys.stderr, flush=True)
+        self._exit(1)
 
     # --- leader detection (--master=zk://) --------------------------------------------
 
@@ -297,6 +350,7 @@ class AgentActor(HttpExecutors):
         _log.info("new leading master detected", master=str(leader) if leader else None)
         if self._leader_known:
             self.unlink(self.master)
+        self._authenticated = False
         if self.registered:
             self.registered = False
             self.sum.pause()

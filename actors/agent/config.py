@@ -20,9 +20,11 @@ from actors.agent.gc import (
 )
 from actors.authorization import config as security_flags
 from actors.authorization.config import SecurityConfig
+from actors.messages.authentication import Credential, load_credential
 from actors.messages.info import Attribute, parse_attributes
 from actors.resources import Resources
 from transport.affinity import check_cpu_affinity
+from transport.curve import add_curve_flags
 from transport.flags import (
     Duration,
     FlagError,
@@ -135,6 +137,12 @@ class AgentConfig:
     (``actors.agent.containerizer``)."""
     cgroups_root: str = "meseta"
     """The containers' cgroups live in ``<the agent's own cgroup>/<cgroups_root>/``."""
+    curve: bool = False
+    """CurveZMQ on every connection (``transport.curve``; keys from ``curve_keys``)."""
+    curve_keys: str = ""
+    curve_name: str = ""
+    credential: Credential | None = None
+    """Authenticate with this before registering (``--credential``; Mesos' CRAM)."""
     trace: bool = False
     cpu_affinity: str = "auto"
     """Where the node's Python threads run (``transport.affinity``): auto, none or a CPU."""
@@ -198,7 +206,9 @@ class AgentConfig:
             "executor_reregistration_retry_interval":
                 f"{self.executor_reregistration_retry_interval}secs",
             "recovery_timeout": f"{self.recovery_timeout}secs",
-            "cpu_affinity": self.cpu_affinity,
+            "cpu_affinity": self.cpu_affinity, "curve": str(self.curve).lower(),
+            "curve_keys": self.curve_keys,
+            "credential": self.credential.principal if self.credential else "",
             "isolation": self.isolation, "cgroups_root": self.cgroups_root,
             "log_level": self.log_level, "log_format": self.log_format,
             "switch_user": str(self.switch_user).lower(),
@@ -329,6 +339,10 @@ def flags() -> Flags:
           "(kernel limits; needs the cgroup controllers)")
     f.add("cgroups_root", str, "meseta", "name of the cgroup, under the agent's own in "
           "each hierarchy, that holds the containers' cgroups", check=_cgroups_root)
+    add_curve_flags(f)
+    f.add("credential", _credential, None, "file with this agent's principal and secret "
+          "('principal secret', or Mesos' JSON): authenticate with the master before "
+          "registering")
     f.add("trace", bool, False, "log every message sent and received")
     f.add("cpu_affinity", str, "auto", "where this node's Python threads run: auto (one "
           "core, the least busy, rechecked), none (anywhere) or a CPU number",
@@ -369,4 +383,10 @@ def from_flags(ns: argparse.Namespace) -> AgentConfig:
         log_format=ns.log_format,
         switch_user=bool(ns.switch_user),
         security=security_flags.from_flags(ns),
+        curve=bool(ns.curve), curve_keys=ns.curve_keys, curve_name=ns.curve_name,
+        credential=ns.credential,
     )
+
+
+def _credential(value: str) -> Credential:
+    return load_credential(value.removeprefix("file://"))

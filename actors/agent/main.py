@@ -27,6 +27,7 @@ from actors.agent.containerizer import ContainerizerError
 from actors.agent.recovery import RecoveryError
 from actors.authorization.config import secure_node
 from actors.authorization.tls import TlsError
+from transport.curve import CurveError, curve_keys
 from transport.errors import BindError
 from transport.flags import FlagError
 from transport.logs import configure
@@ -51,10 +52,15 @@ def main(argv: list[str] | None = None) -> int:
     if config.trace:  # executors it launches trace too (they inherit MESETA_TRACE)
         os.environ["MESETA_TRACE"] = "1"
     try:
+        curve = curve_keys(config.curve, config.curve_keys, config.curve_name)
+    except CurveError as exc:
+        print(f"meseta-agent: {exc}", file=sys.stderr)
+        return 1
+    try:
         node = secure_node(config.security, "mesos-agent", readwrite_paths=READWRITE_PATHS,
                            open_paths=OPEN_PATHS, host=config.ip, port=config.port,
                            http_port=config.effective_http_port, trace=config.trace or None,
-                           cpu_affinity=config.cpu_affinity)
+                           cpu_affinity=config.cpu_affinity, curve=curve)
     except TlsError as exc:
         print(f"meseta-agent: {exc}", file=sys.stderr)
         return 1

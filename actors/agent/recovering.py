@@ -56,7 +56,7 @@ from actors.agent.recovery import (
     process_alive,
     recover,
 )
-from actors.agent.running import ExecutorManager
+from actors.agent.running import ExecutorManager, executor_key_name
 from actors.agent.sandbox import Sandbox, run_dir
 from actors.agent.tasks import TaskRecord
 from actors.messages import (
@@ -170,6 +170,11 @@ class AgentRecovery(ExecutorManager):
             executor.tasks[task.task_id] = task
             self.sum.recover(framework.framework_id, task.task_id, saved_task.updates, acks)
         framework.executors[executor.executor_id] = executor
+        if self.node.curve is not None:  # the same key pair it was given at launch
+            key = executor_key_name(*ids[1:])
+            self.node.curve.issue(key)
+            if run.libprocess_pid is not None:  # we speak first (ReconnectExecutor)
+                self.node.curve.bind(run.libprocess_pid.address, key)
         alive = (run.forked_pid is not None and not run.completed
                  and process_alive(run.forked_pid, run.create_time))
         if alive:

@@ -77,7 +77,7 @@ from actors.messages import (
 from actors.messages.task_state import Reason, TaskState, is_terminal
 from transport import PID
 
-__all__ = ["ExecutorManager"]
+__all__ = ["ExecutorManager", "executor_key_name"]
 
 _log = structlog.get_logger("meseta.agent")
 
@@ -207,6 +207,9 @@ class ExecutorManager(AgentMessaging):
                 subscription_backoff_max=self.config.executor_reregistration_timeout)
             if who is not None:
                 env.update(HOME=who.home, USER=who.user, LOGNAME=who.user)
+            if self.node.curve is not None:  # the executor's own key pair, allowed here
+                env.update(self.node.curve.issue(executor_key_name(
+                    framework.info.id, executor_info.executor_id, run_id)))
             if self.trace_context is not None:  # the executor's registration continues it
                 env["MESETA_TRACE_PARENT"] = self.trace_context.to_env()
             spec = dataclasses.replace(
@@ -457,6 +460,9 @@ class ExecutorManager(AgentMessaging):
 
     def _executor_terminated(self, executor: ExecutorRecord, wait_status: int | None) -> None:
         self.containerizer.destroy(executor.run_id)  # what is left of its cgroups, then rmdir
+        if self.node.curve is not None:  # its key pair dies with it
+            self.node.curve.revoke(executor_key_name(executor.framework_id,
+                                                     executor.executor_id, executor.run_id))
         executor.cancel_timer()
         executor.exit_status = wait_status
         executor.state = ExecutorState.TERMINATED
@@ -514,3 +520,9 @@ class ExecutorManager(AgentMessaging):
             return
         task.acked = True
         self._clean_up(framework, executor)
+
+
+def executor_key_name(framework_id: str, executor_id: str, run_id: str) -> str:
+    """The name of the CurveZMQ key an executor's run gets from its agent
+    (``transport.curve.CurveKeys.issue``; recovery issues it again)."""
+    return f"executor:{framework_id}/{executor_id}/{run_id}"

@@ -1,7 +1,8 @@
 """``meseta``: the operator's command line (Nomad style: ``meseta VERB [flags]``).
 
 Verbs, one module each: ``ps`` / ``tasks`` (``actors.cli.ps``), ``agents``,
-``frameworks``, ``top``, ``cat``, ``tail``, ``execute``, ``trace``. Every verb takes
+``frameworks``, ``top``, ``cat``, ``tail``, ``execute``, ``trace``, and ``keygen`` (a
+CurveZMQ key pair; it needs no master). Every other verb takes
 ``--master HOST:PORT`` (a master's HTTP address; followed to the leader through
 ``/master/redirect``), ``--zk zk://…/path`` (the leader read from ZooKeeper) or
 ``MESETA_MASTER``, and ``--json`` where it prints data. ``--principal`` / ``--secret``
@@ -18,12 +19,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from actors.cli import agents, cat, execute, frameworks, ps, tail, top, trace
+from actors.cli import agents, cat, execute, frameworks, keygen, ps, tail, top, trace
 from actors.cli.client import CliError, HttpAccess, configure, find_master
 
 __all__ = ["main", "parser", "run"]
 
-VERBS = (ps, agents, frameworks, top, cat, tail, execute, trace)
+VERBS = (ps, agents, frameworks, top, cat, tail, execute, trace, keygen)
 
 
 class _Sub:
@@ -62,7 +63,8 @@ def run(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
         p.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         configure(HttpAccess.from_env(args.principal, args.secret, args.cacert))
-        args.master_base = find_master(args.master, args.zk)
+        if not getattr(args, "offline", False):
+            args.master_base = find_master(args.master, args.zk)
         return int(args.run(args, out))
     except CliError as exc:
         print(f"meseta: {exc}", file=sys.stderr)

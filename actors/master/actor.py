@@ -23,7 +23,10 @@ moment before ours) and handled once it leads, anything else is logged and dropp
 Elected, it exits the process (``os._exit(1)``, fail fast as Mesos' master) when the
 detector reports another leader or none.
 
-Agents and the registry are handled in ``agent_handlers`` (a base class; see there):
+Authentication (``principal_of(pid)``: who sent a message), the registration gates of
+``--authenticate_frameworks`` / ``--authenticate_agents`` and ``--rate_limits`` are in
+``security_handlers``. Agents and the registry are handled in ``agent_handlers`` (a base
+class; see there):
 with a ``Registrar`` every registry write (``AdmitAgent``, ``MarkAgentReachable``,
 ``UpdateAgentInfo``, ``RemoveAgent``, ``MarkAgentUnreachable``) is queued to a
 ``RegistrarWorker`` thread that batches them into one storage write and posts each
@@ -55,6 +58,7 @@ from actors.master.launch import accept, as_accept
 from actors.master.metrics import MasterCounters, valid_status_update
 from actors.master.reconciliation import reconcile
 from actors.master.scheduler_api.link import HttpLinks
+from actors.master.security_handlers import SecurityHandlers
 from actors.messages.agent import ShutdownExecutor, StatusUpdate
 from actors.messages.framework import (
     AcceptOffers,
@@ -109,7 +113,7 @@ def _from_scheduler(fn: Callable[[MasterActor, FrameworkRecord, M, Outbox], None
     return handler
 
 
-class MasterActor(AgentHandlers):
+class MasterActor(SecurityHandlers, AgentHandlers):
     """See the module docstring. ``MasterActor(node, config)``, named ``master``."""
 
     def __init__(self, node: Node, config: MasterConfig | None = None, *,
@@ -134,6 +138,7 @@ class MasterActor(AgentHandlers):
         self.http_links = HttpLinks(self.config.heartbeat_interval, self.delay, self.exited,
                                     self._trace_http)
         self._init_agents(registrar)
+        self._init_security()
 
     def on_start(self) -> None:
         from actors.master.http import install_routes
@@ -187,13 +192,13 @@ class MasterActor(AgentHandlers):
 
     @handles(RegisterFramework)
     def _on_register_framework(self, frm: PID, msg: RegisterFramework) -> None:
-        if not self._leading(frm, msg):
+        if not self._leading(frm, msg) or self._framework_refused(frm, msg.framework_info):
             return
         self._run(frameworks.register, frm, msg)
 
     @handles(ReregisterFramework)
     def _on_reregister_framework(self, frm: PID, msg: ReregisterFramework) -> None:
-        if not self._leading(frm, msg):
+        if not self._leading(frm, msg) or self._framework_refused(frm, msg.framework_info):
             return
         self._run(frameworks.reregister, frm, msg)
 
@@ -326,6 +331,7 @@ class MasterActor(AgentHandlers):
     # --- failure detection ------------------------------------------------------------
 
     def exited(self, pid: PID) -> None:
+        self.authentication.forget(pid)
         framework = self.books.frameworks.by_pid(pid)
         if framework is not None and framework.connected:
             _log.warning("scheduler disconnected", framework_id=framework.id, pid=str(pid),

@@ -16,8 +16,8 @@ acts only in the callback the worker posts back once the write is durable (Mesos
 - missed pings: ``MarkAgentUnreachable``, then TASK_UNREACHABLE / TASK_LOST.
 
 Both registrations first pass ``register_agents`` (``--acls``) for the agent's
-principal (``_agent_principal``): a refused agent is told ``Shutdown`` with the reason
-and is not admitted.
+principal (``principal_of``: its credential or CURVE key): a refused agent is told
+``Shutdown`` with the reason and is not admitted.
 
 Recovery (when elected; standalone: at start) reads the registry; agent (re-)registrations
 that arrive before it is done are held (``actors.master.held``) and handled once it is.
@@ -137,14 +137,9 @@ class AgentHandlers(MasterProcess):
 
     # --- registration -------------------------------------------------------------------
 
-    def _agent_principal(self, frm: PID) -> str | None:
-        """The principal the agent at ``frm`` authenticated as; ``None``: none (agents
-        do not authenticate yet, so only ``{"type": "ANY"}`` subjects match them)."""
-        return None
-
     def _agent_authorized(self, frm: PID, info: AgentInfo) -> bool:
         """``register_agents``; a refused agent hears why and is shut down."""
-        principal = self._agent_principal(frm)
+        principal = self.principal_of(frm)  # None: unauthenticated (only ANY matches)
         if self.books.acls.authorized("register_agents", principal, None):
             return True
         why = (f"Not authorized to register agent {info.hostname or frm.host} "
@@ -157,8 +152,8 @@ class AgentHandlers(MasterProcess):
 
     @handles(RegisterAgent)
     def _on_register_agent(self, frm: PID, msg: RegisterAgent) -> None:
-        if not self._agents_welcome(frm, msg) or not self._agent_authorized(
-                frm, msg.agent_info):
+        if (not self._agents_welcome(frm, msg) or self._agent_refused(frm)
+                or not self._agent_authorized(frm, msg.agent_info)):
             return
         if frm in self._admitting:
             _log.info("agent already being admitted: dropping its retry", frm=str(frm))
@@ -191,8 +186,8 @@ class AgentHandlers(MasterProcess):
 
     @handles(ReregisterAgent)
     def _on_reregister_agent(self, frm: PID, msg: ReregisterAgent) -> None:
-        if not self._agents_welcome(frm, msg) or not self._agent_authorized(
-                frm, msg.agent_info):
+        if (not self._agents_welcome(frm, msg) or self._agent_refused(frm)
+                or not self._agent_authorized(frm, msg.agent_info)):
             return
         agent_id = msg.agent_info.id
         busy = self._reregistering | self._marking_unreachable | self._removing

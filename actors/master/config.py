@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from actors.authorization import config as security_flags
 from actors.authorization.config import SecurityConfig
+from actors.master.rate_limits import RateLimits
+from actors.messages.authentication import load_credentials
 from transport.affinity import check_cpu_affinity
+from transport.curve import add_curve_flags
 from transport.flags import Duration, Flags, at_least, one_of, port_number, positive
 
 __all__ = [
@@ -83,6 +87,17 @@ class MasterConfig:
     ``""``: ``sqlite`` with a ``work_dir``, else ``in_memory``."""
     security: SecurityConfig = field(default_factory=SecurityConfig)
     """ACLs, HTTP authentication and TLS (``actors.authorization.config``)."""
+    curve: bool = False
+    """CurveZMQ on every connection (``transport.curve``; keys from ``curve_keys``)."""
+    curve_keys: str = ""
+    curve_name: str = ""
+    authenticate_frameworks: bool = False
+    """Only authenticated frameworks may register (Mesos' ``--authenticate_frameworks``)."""
+    authenticate_agents: bool = False
+    credentials: dict[str, str] = field(default_factory=dict)
+    """Principal -> secret, for the CRAM exchange (``--credentials`` file)."""
+    rate_limits: str = ""
+    """Mesos' ``--rate_limits`` JSON (``actors.master.rate_limits``); ``""``: no limits."""
 
     def __post_init__(self) -> None:
         if self.agent_ping_timeout <= 0:
@@ -101,6 +116,8 @@ class MasterConfig:
             raise ValueError("zk_session_timeout must be positive")
         if self.registry not in ("", *REGISTRIES):
             raise ValueError(f"registry must be one of {', '.join(REGISTRIES)}")
+        if self.rate_limits:
+            RateLimits.parse(self.rate_limits)
         if self.registry == "zk" and not self.zk:
             raise ValueError("registry=zk needs zk")
         if self.zk:
@@ -184,6 +201,16 @@ def flags() -> Flags:
           "(<work_dir>/registry.db) or zk (under --zk) (default: sqlite with a --work_dir, "
           "else in_memory)", check=lambda v: None if v in ("", *REGISTRIES)
           else f"must be one of {', '.join(REGISTRIES)}")
+    add_curve_flags(f)
+    f.add("authenticate_frameworks", bool, False, "only authenticated frameworks may "
+          "register (by --credentials, or by their CURVE key under --curve)")
+    f.add("authenticate_agents", bool, False, "only authenticated agents may register")
+    f.add("credentials", _credentials, None, "file of the principals and secrets frameworks "
+          "and agents authenticate with: Mesos' JSON {\"credentials\": [{\"principal\": "
+          "..., \"secret\": ...}]} or one 'principal secret' per line")
+    f.add("rate_limits", _rate_limits, "", "per-principal limits of framework messages, "
+          "Mesos' JSON {\"limits\": [{\"principal\": ..., \"qps\": ..., \"capacity\": ...}], "
+          "\"aggregate_default_qps\": ...} or a file holding it")
     f.add("trace", bool, False, "log every message sent and received (trace.send/trace.recv)")
     f.add("cpu_affinity", str, "auto", "where this node's Python threads run: auto (one "
           "core, the least busy, rechecked), none (anywhere) or a CPU number",
@@ -220,4 +247,27 @@ def from_flags(ns: argparse.Namespace) -> MasterConfig:
         zk_session_timeout=float(ns.zk_session_timeout),
         registry=ns.registry,
         security=security_flags.from_flags(ns),
+        curve=bool(ns.curve), curve_keys=ns.curve_keys, curve_name=ns.curve_name,
+        authenticate_frameworks=bool(ns.authenticate_frameworks),
+        authenticate_agents=bool(ns.authenticate_agents),
+        credentials=ns.credentials or {},
+        rate_limits=ns.rate_limits,
     )
+
+
+def _credentials(value: str) -> dict[str, str]:
+    return load_credentials(value.removeprefix("file://"))
+
+
+def _rate_limits(value: str) -> str:
+    """The JSON of ``--rate_limits``, given inline or as a file (``file://`` optional)."""
+    text = value.strip()
+    if text and not text.startswith("{"):
+        path = Path(text.removeprefix("file://"))
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    if text:
+        RateLimits.parse(text)
+    return text

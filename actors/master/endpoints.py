@@ -75,6 +75,7 @@ def flags_json(config: MasterConfig) -> dict[str, str]:
                        else f"{value}secs" if f.name in DURATIONS else str(value))
     out["http_port"] = str(config.effective_http_port)
     out["registry"] = config.effective_registry
+    out["credentials"] = ",".join(sorted(config.credentials))  # the principals, never secrets
     return out
 
 

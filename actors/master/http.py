@@ -120,7 +120,7 @@ def _health(master: MasterActor) -> HttpResponse:
 def metrics_snapshot(master: MasterActor) -> dict[str, float]:
     """``/metrics/snapshot``: the master's metrics and the allocator's last published ones."""
     allocator = master.node.processes.get(master.allocator.name)
-    return master_metrics(
+    return master.principal_metrics() | master_metrics(
         master.books, master.counters, elected=master.elected,
         event_queue_messages=cast("queue.Queue[Any]", master.actor_inbox).qsize(),
         handled_types=type(master).handlers, registrar=master.registry_worker,

@@ -35,6 +35,7 @@ from actors.master.actor import MasterActor
 from actors.master.config import flags, from_flags
 from actors.master.trace_route import install_trace_route
 from actors.registry import Registrar, RegistryError, Storage, open_storage
+from transport.curve import CurveError, curve_keys
 from transport.errors import TransportError
 from transport.logs import configure
 
@@ -64,10 +65,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure(config.log_level, "json" if config.log_format == "json" else "console")
     try:
+        curve = curve_keys(config.curve, config.curve_keys, config.curve_name)
+    except CurveError as exc:
+        print(f"meseta-master: {exc}", file=sys.stderr)
+        return 1
+    try:
         node = secure_node(config.security, "mesos-master", readwrite_paths=READWRITE_PATHS,
                            open_paths=OPEN_PATHS, host=config.ip, port=config.port,
                            http_port=config.effective_http_port, trace=config.trace or None,
-                           cpu_affinity=config.cpu_affinity)
+                           cpu_affinity=config.cpu_affinity, curve=curve)
     except TlsError as exc:
         print(f"meseta-master: {exc}", file=sys.stderr)
         return 1

@@ -55,6 +55,14 @@ class MasterProcess(Process):
     http_links: HttpLinks
     """The event streams of HTTP (v1 API) frameworks (``actors.master.scheduler_api``)."""
 
+    def _agent_refused(self, frm: PID) -> bool:
+        """Whether an agent's registration is refused (``security_handlers``)."""
+        return False
+
+    def principal_of(self, pid: PID) -> str | None:
+        """The authenticated principal of ``pid`` (``security_handlers``); None: unknown."""
+        return None
+
     @property
     def master_id(self) -> str:
         return self.books.master_id

@@ -7,6 +7,7 @@ Importing this package registers the whole protocol with ``transport.codec`` (an
   ``AcceptOffers``, ``KillTask``...);
 - ``agent``: agent <-> master (``RegisterAgent``, ``PingAgent``, ``RunTask``, ``StatusUpdate``...);
 - ``executor``: executor <-> agent (``RegisterExecutor``, ``ReconnectExecutor``...);
+- ``authentication``: driver / agent <-> master before registering (``Authenticate``...);
 - ``internal``: master <-> allocator actor (``AllocatorAddFramework``..., ``OffersAllocated``).
 
 Data types are in ``types`` (gathered from ``info``, ``tasks``, ``offers``,
@@ -32,6 +33,15 @@ from actors.messages.agent import (
     StatusUpdate,
     UnregisterAgent,
     UpdateAgent,
+)
+from actors.messages.authentication import (
+    Authenticate,
+    AuthenticationCompleted,
+    AuthenticationError,
+    AuthenticationFailed,
+    AuthenticationMechanisms,
+    AuthenticationStart,
+    AuthenticationStep,
 )
 from actors.messages.executor import (
     ExecutorRegistered,
@@ -190,6 +200,13 @@ __all__ = [
     "AllocatorUpdateQuota",
     "AllocatorUpdateWeights",
     "Attribute",
+    "Authenticate",
+    "AuthenticationCompleted",
+    "AuthenticationError",
+    "AuthenticationFailed",
+    "AuthenticationMechanisms",
+    "AuthenticationStart",
+    "AuthenticationStep",
     "CheckpointResources",
     "CommandInfo",
     "CompletedFramework",

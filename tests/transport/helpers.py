@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import queue
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from transport import PID, Node, Process
+from transport.curve import create_key_pair
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 20.0
@@ -122,3 +124,17 @@ def start_peer(log_dir: Path, *args: str, port: int = 0) -> Peer:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(WAIT)
         raise
+
+
+def keys_dir(tmp: Path, own: str, *allowed: str) -> Path:
+    """A node's keys directory: its own pair and the public keys it admits."""
+    pool = tmp / "pool"
+    for name in (own, *allowed):
+        if not (pool / f"{name}.key").exists():
+            create_key_pair(pool, name)
+    directory = tmp / f"node-{own}"
+    directory.mkdir(exist_ok=True)
+    shutil.copy(pool / f"{own}.key_secret", directory)
+    for name in (own, *allowed):
+        shutil.copy(pool / f"{name}.key", directory)
+    return directory
