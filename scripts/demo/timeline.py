@@ -8,11 +8,12 @@ not offers. The mean over a run is time-weighted (each sample holds until the ne
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Sample", "Timeline", "compare", "sample_from_frameworks"]
+__all__ = ["Sample", "Timeline", "compare", "medians", "sample_from_frameworks"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,3 +95,24 @@ def compare(static: Timeline, shared: Timeline) -> dict[str, Any]:
     gain = 100.0 * (shared.mean_utilization() - static.mean_utilization())
     return {"static": static.summary(), "shared": shared.summary(),
             "speedup": round(speedup, 3), "utilization_gain_points": round(gain, 1)}
+
+
+def medians(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Several ``compare`` results as one: each figure's median over the runs.
+
+    ``runs`` lists them all; ``median_run`` is the index of the run of median speedup
+    (the one to plot). One run is returned as it is (plus ``median_run`` 0).
+    """
+    if len(runs) == 1:
+        return {**runs[0], "median_run": 0}
+    out: dict[str, Any] = {}
+    for mode in ("static", "shared"):
+        out[mode] = {key: round(statistics.median(r[mode][key] for r in runs), 4)
+                     for key in ("makespan_s", "mean_utilization")}
+    out["speedup"] = round(statistics.median(r["speedup"] for r in runs), 3)
+    out["utilization_gain_points"] = round(
+        statistics.median(r["utilization_gain_points"] for r in runs), 1)
+    out["runs"] = list(runs)
+    by_speedup = sorted(range(len(runs)), key=lambda i: runs[i]["speedup"])
+    out["median_run"] = by_speedup[len(runs) // 2]
+    return out

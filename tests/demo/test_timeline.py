@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from demo.timeline import Sample, Timeline, compare, sample_from_frameworks
+from demo.timeline import Sample, Timeline, compare, medians, sample_from_frameworks
 from demo.workload import ROLES, Workload
 
 
@@ -46,3 +46,13 @@ def test_static_agents_are_reserved_three_per_role() -> None:
     assert "(" not in w.agent_resources(0, static=False)
     names = [j["name"] for j in w.jobs()]
     assert len(names) == len(set(names)) == 2 * w.wave_jobs + 1
+
+
+def test_medians_over_runs_and_the_run_to_plot() -> None:
+    runs = [compare(_tl("static", [(0.0, 5.0)], m), _tl("shared", [(0.0, 8.0)], 10.0))
+            for m in (12.0, 20.0, 16.0)]
+    out = medians(runs)
+    assert out["static"]["makespan_s"] == 16.0 and out["speedup"] == 1.6
+    assert out["utilization_gain_points"] == pytest.approx(30.0)
+    assert out["median_run"] == 2 and len(out["runs"]) == 3
+    assert medians(runs[:1])["median_run"] == 0

@@ -29,7 +29,6 @@ from tests.e2e.test_e2e_agent_recovery import (
     _restart,
     _sigkill,
     _state,
-    noted,  # noqa: F401 (a fixture, used below)
 )
 from tests.transport.helpers import keys_dir as transport_keys_dir
 
@@ -181,7 +180,7 @@ def test_a_rate_limited_framework_is_slowed_down_but_loses_no_message(
 @pytest.mark.skipif(not zmq.has("curve"), reason="libzmq without CURVE")
 def test_under_curve_a_restarted_agent_readmits_its_recovered_executor(
         cluster: LocalCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        noted: list[int]) -> None:  # noqa: F811 (the imported fixture)
+        noted: list[int]) -> None:
     master = cluster.master(*FAST, "--curve",
                             f"--curve_keys={keys_dir(tmp_path, 'master', 'agent1', 'ckpt')}")
     agent_curve = ("--curve", f"--curve_keys={keys_dir(tmp_path, 'agent1', 'master')}")
