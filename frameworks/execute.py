@@ -55,7 +55,7 @@ from actors.resources.values import validate_role
 from frameworks.scheduler import Scheduler
 from frameworks.scheduler_driver import DriverStatus, SchedulerDriver, master_location
 from transport import PID
-from transport.flags import Duration, Flags
+from transport.flags import Duration, Flags, checked_by
 from transport.logs import configure
 
 __all__ = ["ExecuteScheduler", "check_master", "check_role", "flags", "main",
@@ -65,12 +65,8 @@ DECLINE_SECONDS = 3600.0
 """Offers this tool does not use are declined for an hour."""
 
 
-def check_master(value: str) -> str | None:
-    try:
-        master_location(value)
-    except ValueError as exc:
-        return str(exc)
-    return None
+check_master = checked_by(master_location)
+"""The ``--master`` check (host:port or zk://...) every framework's CLI uses."""
 
 
 def _check_resources(value: str) -> str | None:
@@ -99,12 +95,7 @@ def _check_env(value: str) -> str | None:
     return None
 
 
-def check_role(value: str) -> str | None:
-    try:
-        validate_role(value)
-    except ValueError as exc:
-        return str(exc)
-    return None
+check_role = checked_by(validate_role)
 
 
 def flags() -> Flags:

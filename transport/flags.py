@@ -112,6 +112,17 @@ def one_of(*choices: str) -> Callable[[str], str | None]:
     return check
 
 
+def checked_by(parse: Callable[[str], object]) -> Callable[[str], str | None]:
+    """A flag check from a parser that raises ``ValueError`` saying what is wrong."""
+    def check(value: str) -> str | None:
+        try:
+            parse(value)
+        except ValueError as exc:
+            return str(exc)
+        return None
+    return check
+
+
 def _converter(kind: type) -> Callable[[str], Any]:
     if kind is Duration:
         return parse_duration

@@ -53,15 +53,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["MESETA_TRACE"] = "1"
     try:
         curve = curve_keys(config.curve, config.curve_keys, config.curve_name)
-    except CurveError as exc:
-        print(f"meseta-agent: {exc}", file=sys.stderr)
-        return 1
-    try:
         node = secure_node(config.security, "mesos-agent", readwrite_paths=READWRITE_PATHS,
                            open_paths=OPEN_PATHS, host=config.ip, port=config.port,
                            http_port=config.effective_http_port, trace=config.trace or None,
                            cpu_affinity=config.cpu_affinity, curve=curve)
-    except TlsError as exc:
+    except (CurveError, TlsError) as exc:
         print(f"meseta-agent: {exc}", file=sys.stderr)
         return 1
     try:

@@ -66,15 +66,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure(config.log_level, "json" if config.log_format == "json" else "console")
     try:
         curve = curve_keys(config.curve, config.curve_keys, config.curve_name)
-    except CurveError as exc:
-        print(f"meseta-master: {exc}", file=sys.stderr)
-        return 1
-    try:
         node = secure_node(config.security, "mesos-master", readwrite_paths=READWRITE_PATHS,
                            open_paths=OPEN_PATHS, host=config.ip, port=config.port,
                            http_port=config.effective_http_port, trace=config.trace or None,
                            cpu_affinity=config.cpu_affinity, curve=curve)
-    except TlsError as exc:
+    except (CurveError, TlsError) as exc:
         print(f"meseta-master: {exc}", file=sys.stderr)
         return 1
     try:

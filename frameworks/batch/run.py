@@ -24,40 +24,30 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
 from actors.messages import FrameworkCapability, FrameworkInfo
-from actors.resources.values import validate_role
 from frameworks.batch.api import serve
 from frameworks.batch.jobs import Job, JobError, parse_jobs
 from frameworks.batch.scheduler import BatchScheduler
-from frameworks.scheduler_driver import DriverStatus, SchedulerDriver, master_location
+from frameworks.execute import check_master, check_role
+from frameworks.scheduler_driver import DriverStatus, SchedulerDriver
 from transport.flags import Duration, Flags, port_number
 from transport.logs import configure
 
 __all__ = ["flags", "run"]
 
 
-def _check(parse: Callable[[str], object]) -> Callable[[str], str | None]:
-    """A flag check from a parser that raises ``ValueError`` saying what is wrong."""
-    def check(value: str) -> str | None:
-        try:
-            parse(value)
-        except ValueError as exc:
-            return str(exc)
-        return None
-    return check
-
 
 def flags() -> Flags:
     f = Flags("batch run", "Run the batch framework (Chronos-like jobs) on a Meseta cluster.")
     f.add("master", str, "127.0.0.1:5050", "the master, host:port, or zk://host:port/path",
-          _check(master_location))
+          check_master)
     f.add("jobs", str, None, "a JSON file of jobs to submit at start (a list, or one job)")
-    f.add("role", str, "*", "role to register with", _check(validate_role))
+    f.add("role", str, "*", "role to register with", check_role)
     f.add("name", str, "batch", "name the framework registers")
     f.add("http_port", int, 0, "port of the HTTP API on 127.0.0.1 (0: a free one)",
           port_number)

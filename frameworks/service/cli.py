@@ -34,8 +34,8 @@ from types import FrameType
 from typing import Any, TextIO
 
 from actors.messages import FrameworkInfo
-from actors.resources.values import validate_role
-from frameworks.scheduler_driver import DriverStatus, SchedulerDriver, master_location
+from frameworks.execute import check_master, check_role
+from frameworks.scheduler_driver import DriverStatus, SchedulerDriver
 from frameworks.service.http_api import ServiceHttpApi
 from frameworks.service.operations import AppOperations
 from frameworks.service.scheduler import ServiceScheduler, version_at
@@ -52,23 +52,14 @@ DEFAULT_HTTP_PORT = 8080
 CLIENT_VERBS = {"apps": 0, "scale": 2, "restart": 1, "deploy": 1, "remove": 1}
 
 
-def _check(check: Any) -> Any:
-    def run(value: str) -> str | None:
-        try:
-            check(value)
-        except ValueError as exc:
-            return str(exc)
-        return None
-    return run
-
 
 def run_flags() -> Flags:
     f = Flags("service run", "Run the service framework: keep apps' instances running.")
     f.add("master", str, "127.0.0.1:5050", "the master, host:port or zk://host:port/path",
-          _check(master_location))
+          check_master)
     f.add("apps", str, None, "a JSON (or YAML) file of app specs: one app, a list, "
           'or {"apps": [...]}')
-    f.add("role", str, "*", "role to register with", _check(validate_role))
+    f.add("role", str, "*", "role to register with", check_role)
     f.add("name", str, "service", "name the framework registers")
     f.add("http_port", int, DEFAULT_HTTP_PORT,
           "port of the HTTP API on 127.0.0.1 (0: a free one; 8080 taken: a free one too)",

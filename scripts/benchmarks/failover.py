@@ -11,9 +11,9 @@ new leader (``/master/tasks``): a task the framework heard as lost, or that the 
 leader does not show as TASK_RUNNING, counts in ``tasks_lost``. A new master replaces
 the killed one before the next run, so two always contend.
 
-Agents wait a random [0, 1 s] after a leader change before re-registering (the agent's
-``--registration_backoff_factor``, Mesos' default), drivers re-register at once (as
-Mesos' do), and both retry with doubling backoff when an answer does not come. The
+Agents wait a random [0, ``--registration_backoff_factor``] after a leader change before
+re-registering (default: the agent's default, 0.5 s; Mesos' is 1 s), drivers re-register
+at once (as Mesos' do), and both retry with doubling backoff when an answer does not come. The
 ZooKeeper server ticks every ``--zk_tick_ms`` (sessions expire on its ticks).
 Prints progress on stderr and one JSON line last: ``agents``, ``frameworks``,
 ``zk_session_timeout_s``, ``mttr_s_median``, ``mttr_s_runs``, ``agents_reregistered``,
@@ -44,6 +44,7 @@ from typing import IO, Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
+from actors.agent.config import DEFAULT_REGISTRATION_BACKOFF_FACTOR  # noqa: E402
 from tests.zk_helpers import ZooKeeperServer  # noqa: E402
 
 EMULATOR = os.path.join(ROOT, "scripts", "benchmarks", "emulated_agents.py")
@@ -134,10 +135,12 @@ class Bench:
         self.masters.append(proc)
         return proc
 
-    def emulators(self, role: str, counts: list[int], *extra: str) -> None:
+    def emulators(self, role: str, counts: list[int], *extra: str,
+                  common: tuple[str, ...] = ()) -> None:
+        """``extra[i]`` goes to the i-th process, ``common`` to every one."""
         for i, count in enumerate(counts):
             self._spawn(f"{role}{i + 1}", [sys.executable, EMULATOR, role, f"--zk={self.zk}",
-                                           f"--count={count}", *extra[i:i + 1]],
+                                           f"--count={count}", *extra[i:i + 1], *common],
                         '{"e": "ready"', self._on_line)
 
     def _on_line(self, line: bytes) -> None:
@@ -266,6 +269,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--agent_processes", type=int, default=4)
     parser.add_argument("--zk_tick_ms", type=int, default=100,
                         help="the ZooKeeper server's tickTime (sessions expire on its ticks)")
+    parser.add_argument("--registration_backoff_factor", type=float,
+                        default=DEFAULT_REGISTRATION_BACKOFF_FACTOR,
+                        help="the agents' re-registration spread, seconds (default "
+                             f"{DEFAULT_REGISTRATION_BACKOFF_FACTOR:g}; Mesos: 1)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per wait")
     args = parser.parse_args(argv)
     if args.agents < 1 or args.frameworks < 0 or args.runs < 1:
@@ -284,7 +291,8 @@ def main(argv: list[str]) -> int:
                    "the first master to lead")
         bench.master()
         started = time.monotonic()
-        bench.emulators("agents", split(args.agents, args.agent_processes))
+        bench.emulators("agents", split(args.agents, args.agent_processes), common=(
+            f"--registration_backoff_factor={args.registration_backoff_factor}",))
         bench.events.wait(lambda ev: len(latest(ev, {"registered"})) >= args.agents,
                           args.timeout)
         agents = set(latest(bench.events.snapshot(), {"registered"}))
@@ -321,6 +329,7 @@ def main(argv: list[str]) -> int:
         "frameworks": args.frameworks,
         "zk_session_timeout_s": args.zk_session_timeout,
         "zk_tick_ms": args.zk_tick_ms,
+        "registration_backoff_factor_s": args.registration_backoff_factor,
         "mttr_s_median": round(statistics.median(r["mttr"] for r in runs), 3),
         "mttr_s_runs": rounded("mttr"),
         "agents_reregistered": min(r["agents_back"] for r in runs),
