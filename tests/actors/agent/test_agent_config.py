@@ -23,7 +23,7 @@ def test_defaults_follow_mesos() -> None:
     assert (config.ip, config.port, config.effective_http_port) == ("127.0.0.1", 5051, 5151)
     assert config.executor_registration_timeout == 60.0
     assert config.executor_shutdown_grace_period == 5.0
-    assert config.registration_backoff_factor == 1.0
+    assert config.registration_backoff_factor == 0.5  # Mesos: 1 s (see the README, HA)
     assert config.launcher == "warm" and config.resources is None
 
 
