@@ -12,6 +12,7 @@ BENCHMARKS = {
     "launch": "benchmarks.launch",
     "failover": "benchmarks.failover",
     "registry": "benchmarks.registry",
+    "hostile": "benchmarks.hostile",
 }
 
 
