@@ -316,6 +316,9 @@ class IOThread(threading.Thread):
                 item(self, address)  # a control operation (link, unlink)
         for address, envs in pending.items():
             peer = self._peers.get(address) or self._connect(address)
+            if peer is None:
+                self._drop("unreachable", len(envs), peer=address[:100])
+                continue
             for frame, count in self._frames(envs):
                 self._send(peer, frame, count)
 
@@ -362,7 +365,8 @@ class IOThread(threading.Thread):
             self.node.stats["sent"] += count
         self._poller.unregister(peer.push)
 
-    def _connect(self, address: str) -> _Peer:
+    def _connect(self, address: str) -> _Peer | None:
+        """A new peer's socket; ``None`` (nothing kept) when ``address`` is not connectable."""
         node = self.node
         push = self._ctx.socket(zmq.PUSH)
         push.setsockopt(zmq.SNDHWM, node.sndhwm)
@@ -372,8 +376,14 @@ class IOThread(threading.Thread):
         push.setsockopt(zmq.HEARTBEAT_TIMEOUT, hb_ms)
         push.setsockopt(zmq.HEARTBEAT_TTL, hb_ms)
         monitor = push.get_monitor_socket(_MONITOR_EVENTS)
-        push.connect(f"tcp://{address}")
-        peer = self._peers[address] = _Peer(address, push, monitor)
+        peer = _Peer(address, push, monitor)
+        try:
+            push.connect(f"tcp://{address}")
+        except zmq.ZMQError as exc:  # a peer's PID named a host ZeroMQ cannot parse
+            _log.info("cannot connect", peer=address[:100], error=str(exc))
+            self._close_peer(peer, linger=0)
+            return None
+        self._peers[address] = peer
         self._by_push[push] = peer
         self._by_monitor[monitor] = peer
         self._monitors.register(monitor, zmq.POLLIN)
@@ -428,6 +438,9 @@ class IOThread(threading.Thread):
 
     def link(self, address: str, pid: PID, linker: str) -> None:
         peer = self._peers.get(address) or self._connect(address)
+        if peer is None:  # never connectable: the link is broken from the start
+            self.node._exited(linker, pid)
+            return
         peer.linkers.add((pid, linker))
 
     def unlink(self, address: str, pid: PID, linker: str) -> None:

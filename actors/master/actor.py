@@ -219,6 +219,9 @@ class MasterActor(AgentHandlers):
 
     @handles(OffersAllocated)
     def _on_offers_allocated(self, frm: PID, msg: OffersAllocated) -> None:
+        if frm != self.allocator:  # only our allocator allocates; any peer can name this
+            _log.warning("ignoring OffersAllocated not from the allocator", frm=str(frm))
+            return
         self._run(offers.make_offers, msg)
 
     @handles(AcceptOffers)

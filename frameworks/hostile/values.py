@@ -42,7 +42,7 @@ class Values:
     """Random and boundary values for message bodies (see the module docstring)."""
 
     def __init__(self, rng: Random, fake_pid: typing.Callable[[], str] | None = None,
-                 huge: int = 64 * 1024) -> None:
+                 huge: int = 16 * 1024) -> None:
         self.rng = rng
         self.fake_pid = fake_pid or (lambda: f"x@127.0.0.1:{rng.randrange(1, 65536)}")
         self.huge = huge
@@ -66,7 +66,9 @@ class Values:
         if kind == 5:
             return rng.randbytes(rng.randrange(32))
         if kind == 6:
-            return msgpack.ExtType(rng.randrange(-128, 128), rng.randbytes(rng.randrange(9)))
+            if rng.random() < 0.2:  # ext type -1, which msgpack reads as a Timestamp
+                return msgpack.Timestamp(rng.randrange(2**32), rng.randrange(10**9))
+            return msgpack.ExtType(rng.randrange(128), rng.randbytes(rng.randrange(9)))
         if kind in (7, 8):
             return [self.random_value(depth + 1) for _ in range(rng.randrange(5))]
         if kind == 9:
@@ -78,7 +80,7 @@ class Values:
         roll = rng.random()
         if roll < 0.3:
             text = rng.choice(_WEIRD)
-        elif roll < 0.35 and limit is None:
+        elif roll < 0.31 and limit is None:
             text = rng.choice("ax\u00e9") * rng.randrange(1, self.huge)
         else:
             text = "".join(chr(rng.randrange(32, 0x2FFF)) for _ in range(rng.randrange(24)))
@@ -136,7 +138,7 @@ class Values:
                 body[rng.choice(fields)] = self.random_value()
         elif kind == 3 and fields:  # deep nesting where a record or value goes
             nested: Any = None
-            for _ in range(rng.choice([50, 500, 3000])):
+            for _ in range(rng.choice([50, 200, 400])):  # the packer stops at 512
                 nested = [nested] if rng.random() < 0.5 else {"x": nested}
             body[rng.choice(fields)] = nested
         else:  # not a map at all
@@ -169,7 +171,7 @@ class Values:
         if tp is str:
             return self.string()
         if tp is bytes:
-            return rng.randbytes(rng.choice([0, 1, 16, 4096]))
+            return rng.randbytes(rng.choice([0, 1, 16, 16, 4096]))
         if tp is PID:
             return self.fake_pid()
         if tp is Resources:
@@ -186,8 +188,9 @@ class Values:
             inner = next(a for a in args if a is not type(None))
             return None if rng.random() < 0.3 else self.of_type(inner, depth)
         if origin in (tuple, list, frozenset):
-            count = 0 if depth >= _MAX_DEPTH else rng.choice([0, 1, 2, 3] if depth else
-                                                             [0, 1, 2, 3, 200])
+            count = 0 if depth >= _MAX_DEPTH else rng.choice([0, 0, 1, 1, 2, 3])
+            if depth == 0 and rng.random() < 0.02:
+                count = 200
             return [self.of_type(args[0], depth + 1) for _ in range(count)]
         if origin is dict:
             count = 0 if depth >= _MAX_DEPTH else rng.randrange(4)

@@ -47,6 +47,7 @@ from frameworks.hostile.http_garbage import HTTP_ATTACKS, Slowloris, send_raw
 from frameworks.hostile.wire import ATTACKS, HostileScheduler, Target, Wire, free_ports
 from frameworks.hostile.workload import Steady
 from frameworks.scheduler_driver import SchedulerDriver
+from transport.logs import configure
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from local_cluster import Cluster
@@ -112,7 +113,7 @@ class Node:
 
 def start_cluster(work_dir: str, cluster: Cluster) -> tuple[Node, Node]:
     bin_dir = os.path.dirname(sys.executable)
-    nodes = []
+    nodes: list[Node] = []
     for role, argv in (
         ("master", [os.path.join(bin_dir, "meseta-master"), "--ip=127.0.0.1", "--port=0",
                     "--http_port=0", "--allocation_interval=200ms",
@@ -196,7 +197,8 @@ def campaign(args: argparse.Namespace) -> dict[str, Any]:
         while frames_sent < args.frames and wire_names:
             name = pick(rng, wire_names, weights)
             spec = ATTACKS[name]
-            node = next(n for n in nodes if n.role == rng.choice(spec.roles))
+            role = rng.choice(spec.roles)
+            node = next(n for n in nodes if n.role == role)
             frames = spec.make(wire, node.target)
             if not frames:
                 continue
@@ -353,6 +355,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.frames < 0:
         parser.error("--frames must be >= 0")
+    configure("error" if args.json else "warning")
     report = campaign(args)
     print(json.dumps(report))
     return 0 if report["ok"] else 1
