@@ -20,7 +20,8 @@ sends, per peer, everything queued as one frame.
 High-water marks: per peer, up to ``sndhwm`` frames wait inside ZeroMQ and up to
 ``backlog_limit`` more envelopes in our backlog, flushed in order when the socket is
 writable; beyond that new messages to that peer are dropped and counted (``backlog``).
-When a connection fails or breaks (refused, reset, heartbeat timeout) its socket is
+When a connection fails or breaks (refused, reset, no ZMTP handshake or heartbeat within
+``link_timeout``, an address ZeroMQ cannot parse) its socket is
 closed, whatever it still queued is dropped (``unreachable``: at most once, like
 libprocess), linkers get ``exited``, and the next send reconnects afresh.
 """
@@ -375,6 +376,10 @@ class IOThread(threading.Thread):
         push.setsockopt(zmq.HEARTBEAT_IVL, max(50, hb_ms // 3))
         push.setsockopt(zmq.HEARTBEAT_TIMEOUT, hb_ms)
         push.setsockopt(zmq.HEARTBEAT_TTL, hb_ms)
+        # Heartbeats start after the ZMTP handshake: a peer that accepts the TCP
+        # connection (or never completes it) but never speaks ZMTP is just as silent.
+        push.setsockopt(zmq.CONNECT_TIMEOUT, hb_ms)
+        push.setsockopt(zmq.HANDSHAKE_IVL, hb_ms)
         monitor = push.get_monitor_socket(_MONITOR_EVENTS)
         peer = _Peer(address, push, monitor)
         try:

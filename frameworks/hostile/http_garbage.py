@@ -109,13 +109,12 @@ def _paths(rng: Random, host: str) -> bytes:
     return _request(method, path, host)
 
 
-def send_raw(address: tuple[str, int], data: bytes, timeout: float = 5.0) -> str:
+def send_raw(address: tuple[str, int], data: bytes, timeout: float = 3.0) -> str:
     """Send one raw request; the status code read back, or ``closed``/``timeout``/``refused``."""
     try:
         with socket.create_connection(address, timeout=timeout) as sock:
             try:
                 sock.sendall(data)
-                sock.shutdown(socket.SHUT_WR)
             except OSError:  # the server may close on a bad request before reading it all
                 pass
             head = b""

@@ -43,6 +43,8 @@ from transport.errors import CodecError
 __all__ = ["ATTACKS", "Attack", "HostileScheduler", "Target", "Wire", "attack"]
 
 Frames = list[bytes]
+IDENTITIES = 200
+"""Distinct fake senders per process name (see ``Wire.dead_pid``)."""
 
 
 @dataclass(frozen=True)
@@ -103,14 +105,14 @@ class Wire:
         self.oversized_left = 3
         """Frames above max_message_size still to send, per target (they are big)."""
         self._oversized_sent: Counter[str] = Counter()
-        self._seq = 0
 
     def dead_pid(self, name: str | None = None) -> str:
-        self._seq += 1
-        ports = self.tarpit_ports if self.tarpit_ports and self.rng.random() < 0.05 else (
-            self.dead_ports)
+        """One of ``IDENTITIES`` senders per name: an attacker has as many as it has
+        addresses, and the master keeps state per sender (one agent, one framework)."""
+        index = self.rng.randrange(IDENTITIES)
+        ports = self.tarpit_ports if self.tarpit_ports and index % 20 == 0 else self.dead_ports
         who = name or self.rng.choice(["scheduler", "agent", "executor", "slave", "x"])
-        return f"{who}({self._seq})@127.0.0.1:{self.rng.choice(ports)}"
+        return f"{who}({index})@127.0.0.1:{ports[index % len(ports)]}"
 
     def names_for(self, target: Target) -> tuple[str, ...]:
         if self.rng.random() < 0.1:
@@ -239,9 +241,11 @@ def _register_flood(w: Wire, t: Target) -> Frames:
     envs = []
     for _ in range(rng.randrange(1, 6)):
         if rng.random() < 0.5:
-            info = m.AgentInfo(hostname=f"fake-{rng.randrange(10**9)}",
+            frm = w.dead_pid("agent")  # mostly its retries, now and then a new agent there
+            host = f"fake-{frm}" if rng.random() < 0.9 else f"fake-{rng.randrange(10**9)}"
+            info = m.AgentInfo(hostname=host,
                                resources=Resources.parse(f"cpus:{rng.choice([1, 64])};mem:64"))
-            envs.append(w.message(t, m.RegisterAgent(agent_info=info), w.dead_pid("agent")))
+            envs.append(w.message(t, m.RegisterAgent(agent_info=info), frm))
         else:
             finfo = FrameworkInfo(user="nobody", name=f"fake-{rng.randrange(10**9)}",
                                   failover_timeout=rng.choice([0.0, 0.0, 1.0, 30.0]))
@@ -360,6 +364,13 @@ class HostileScheduler:
         info = FrameworkInfo(user="nobody", name="hostile", failover_timeout=0.0)
         push.send(batch([encode_envelope(self.master.process, self.pid,
                                          m.RegisterFramework(framework_info=info), None)]))
+
+    def unregister(self, push: zmq.Socket[bytes]) -> None:
+        """Tear the framework down (else it would hold its last offers: no offer timeout)."""
+        if self.framework_id:
+            push.send(batch([encode_envelope(
+                self.master.process, self.pid,
+                m.UnregisterFramework(framework_id=self.framework_id), None)]))
 
     def next_task(self) -> int:
         self._tasks += 1

@@ -28,7 +28,7 @@ from frameworks.scheduler import Scheduler
 
 __all__ = ["Steady"]
 
-PER_TASK = Resources.parse("cpus:0.01;mem:1")
+PER_TASK = Resources.parse("cpus:0.01;mem:32")
 
 
 class Steady(Scheduler):

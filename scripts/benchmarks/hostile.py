@@ -150,6 +150,19 @@ def agent_active(master: Node, agent_id: str) -> bool:
     return any(a["id"] == agent_id and a.get("active") for a in state.get("agents", []))
 
 
+def master_books(master: Node) -> dict[str, Any]:
+    """How many agents, frameworks and offers the master holds (and who holds offers)."""
+    status, state = get_json(master.http + "/master/state")
+    if status != 200:
+        return {}
+    frameworks = state.get("frameworks", [])
+    holders = {f["name"][:40]: len(f.get("offers", [])) for f in frameworks if f.get("offers")}
+    return {"agents": len(state.get("agents", [])),
+            "frameworks": len(frameworks),
+            "completed_frameworks": len(state.get("completed_frameworks", [])),
+            "offers_held_by": dict(sorted(holders.items())[:10])}
+
+
 def pick(rng: random.Random, names: list[str], weight: dict[str, float]) -> str:
     return rng.choices(names, [weight[n] for n in names])[0]
 
@@ -229,6 +242,8 @@ def campaign(args: argparse.Namespace) -> dict[str, Any]:
                     quiet)
                 if not all(n.alive() for n in nodes):
                     break
+        sched.poll()
+        sched.unregister(pushes["master"])
         sent_at = time.monotonic()
         log(f"sent {frames_sent} frames in {sent_at - started:.0f}s; waiting for the nodes "
             "to drain", quiet)
@@ -248,6 +263,7 @@ def campaign(args: argparse.Namespace) -> dict[str, Any]:
         served = all(alive.values()) and bool(wait_for_quietly(
             lambda: steady.finished_count() >= before_after + 5, 60))
         rss_after = {n.role: n.rss_mb() for n in nodes}
+        books = master_books(master)
         if not steady.drain(60):
             steady.failures.append(f"tasks still in flight after 60s: {sorted(steady.in_flight)}")
         failures = list(steady.failures)
@@ -281,6 +297,7 @@ def campaign(args: argparse.Namespace) -> dict[str, Any]:
             "framework_failure_detail": failures[:10],
             "valid_tasks_finished": steady.finished_count(),
             "agent_still_registered": still_registered,
+            "master_books": books,
             "master": detail["master"],
             "agent": detail["agent"],
             "attacks": dict(sorted(shots.items())),
