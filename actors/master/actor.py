@@ -322,8 +322,10 @@ class MasterActor(AgentHandlers):
     # --- failure detection ------------------------------------------------------------
 
     def exited(self, pid: PID) -> None:
-        framework = self.books.frameworks.by_pid(pid)
-        if framework is not None and framework.connected:
+        # Every framework and agent at that PID (as Mesos loops over them all): a peer
+        # may have registered several under one PID, and each must be disconnected.
+        for framework in [f for f in self.books.frameworks.registered.values()
+                          if f.pid == pid and f.connected]:
             _log.warning("scheduler disconnected", framework_id=framework.id, pid=str(pid),
                          failover_timeout=framework.info.failover_timeout)
             out = Outbox()
@@ -332,8 +334,8 @@ class MasterActor(AgentHandlers):
             self._apply(out)
             self.delay(framework.info.failover_timeout, self._failover_expired,
                        framework.id, framework.generation)
-        agent = self.books.agents.by_pid(pid)
-        if agent is not None and agent.connected:
+        for agent in [a for a in self.books.agents.registered.values()
+                      if a.pid == pid and a.connected]:
             _log.warning("agent disconnected", agent_id=agent.id, pid=str(pid))
             self._run(agents.disconnect, agent)
 

@@ -200,7 +200,7 @@ def _boundary(w: Wire, t: Target) -> Frames:
 # --- size -------------------------------------------------------------------------------
 
 
-@attack("oversized", 0.05)
+@attack("oversized", 1)
 def _oversized(w: Wire, t: Target) -> Frames:
     if w._oversized_sent[t.role] >= w.oversized_left:
         return []

@@ -409,3 +409,15 @@ def test_tasks_endpoint_lists_tasks(cluster: Cluster) -> None:
         listed = json.load(resp)["tasks"]
     assert [(t["id"], t["state"], t["agent_id"]) for t in listed] == [
         ("t1", "TASK_STAGING", agent.id)]
+
+
+def test_every_framework_of_a_scheduler_pid_that_goes_away_is_removed(
+        cluster: Cluster) -> None:
+    fw = cluster.framework()
+    fw.tell(ReregisterFramework(framework_info=FrameworkInfo(
+        user="alice", name="second", id="another-id")))  # a second one at the same PID
+    assert fw.expect(FrameworkReregistered).framework_id == "another-id"
+    fw.ref.stop()
+    cluster.settle()
+    cluster.advance(0.0)  # failover_timeout 0, for both
+    assert cluster.ask(lambda m: sorted(m.books.frameworks.registered)) == []
