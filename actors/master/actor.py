@@ -37,6 +37,7 @@ handlers (``_apply``, ``_leading``, ``_fail_fast``) is in ``plumbing``.
 
 from __future__ import annotations
 
+import math
 import os
 import uuid
 from collections.abc import Callable
@@ -106,6 +107,19 @@ def _from_scheduler(fn: Callable[[MasterActor, FrameworkRecord, M, Outbox], None
     handler.__name__ = fn.__name__
     handler.__doc__ = fn.__doc__
     return handler
+
+
+MAX_FAILOVER_TIMEOUT = 2**63 / 1e9
+"""Seconds: what Mesos' ``Duration`` holds (int64 nanoseconds)."""
+
+
+def failover_timeout(seconds: float) -> float:
+    """A framework's ``failover_timeout``; one no ``Duration`` can hold (NaN, infinite,
+    past ~292 years) counts as the default, 0, as in Mesos' master."""
+    if math.isfinite(seconds) and abs(seconds) < MAX_FAILOVER_TIMEOUT:
+        return max(0.0, seconds)
+    _log.warning("invalid failover_timeout; using the default 0", failover_timeout=seconds)
+    return 0.0
 
 
 class MasterActor(AgentHandlers):
@@ -332,8 +346,8 @@ class MasterActor(AgentHandlers):
             framework.connected = False
             frameworks.deactivate(self.books, framework, out)
             self._apply(out)
-            self.delay(framework.info.failover_timeout, self._failover_expired,
-                       framework.id, framework.generation)
+            self.delay(failover_timeout(framework.info.failover_timeout),
+                       self._failover_expired, framework.id, framework.generation)
         for agent in [a for a in self.books.agents.registered.values()
                       if a.pid == pid and a.connected]:
             _log.warning("agent disconnected", agent_id=agent.id, pid=str(pid))

@@ -257,8 +257,8 @@ def _register_flood(w: Wire, t: Target) -> Frames:
 @attack("reregister_bogus", 4, ("master",))
 def _reregister_bogus(w: Wire, t: Target) -> Frames:
     rng, v = w.rng, w.values
-    agent_id = f"bogus-S{rng.randrange(10**9)}"
-    framework_id = f"bogus-{rng.randrange(10**9)}"
+    index = rng.randrange(IDENTITIES)  # ids, like senders, come from a bounded pool
+    agent_id, framework_id = f"bogus-S{index}", f"bogus-{index}"
     info = m.AgentInfo(id=agent_id, hostname="bogus", resources=Resources.parse("cpus:1;mem:1"))
     body: dict[str, Any] = {
         "agent_info": encode_message(info),
@@ -271,7 +271,8 @@ def _reregister_bogus(w: Wire, t: Target) -> Frames:
         "executor_infos": [{"executor_id": v.string(64), "framework_id": framework_id,
                             "command": {"value": "true"}}] if rng.random() < 0.3 else [],
     }
-    return [batch([w.envelope(t, "ReregisterAgent", body, w.dead_pid("agent"))])]
+    frm = f"agent({index})@127.0.0.1:{w.dead_ports[index % len(w.dead_ports)]}"
+    return [batch([w.envelope(t, "ReregisterAgent", body, frm)])]
 
 
 def _invalid_task(w: Wire, agent_id: str, n: int) -> TaskInfo:

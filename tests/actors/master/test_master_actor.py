@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import urllib.request
 
 import pytest
@@ -421,3 +422,12 @@ def test_every_framework_of_a_scheduler_pid_that_goes_away_is_removed(
     cluster.settle()
     cluster.advance(0.0)  # failover_timeout 0, for both
     assert cluster.ask(lambda m: sorted(m.books.frameworks.registered)) == []
+
+
+def test_a_failover_timeout_no_duration_holds_counts_as_zero() -> None:
+    from actors.master.actor import failover_timeout
+
+    assert failover_timeout(30.0) == 30.0
+    assert failover_timeout(-5.0) == 0.0
+    for bad in (math.nan, math.inf, -math.inf, 1e300):
+        assert failover_timeout(bad) == 0.0
