@@ -431,3 +431,17 @@ def test_a_failover_timeout_no_duration_holds_counts_as_zero() -> None:
     assert failover_timeout(-5.0) == 0.0
     for bad in (math.nan, math.inf, -math.inf, 1e300):
         assert failover_timeout(bad) == 0.0
+
+
+def test_an_agent_offering_ports_as_a_scalar_is_not_admitted(cluster: Cluster) -> None:
+    from actors.messages import AgentRegistered, RegisterAgent
+
+    rogue = Peer(cluster, cluster.node.spawn(FakeAgent, "agent(99)"))
+    rogue.tell(RegisterAgent(agent_info=AgentInfo(hostname="rogue",
+                                                  resources=R("cpus:1;mem:64;ports:5"))))
+    cluster.settle()
+    assert rogue.nothing(AgentRegistered)
+    assert cluster.ask(lambda m: len(m.books.agents.registered)) == 0
+    body = json.loads(urllib.request.urlopen(  # the cluster's sums still add up
+        f"http://127.0.0.1:{cluster.node.http_port}/master/metrics/snapshot", timeout=30).read())
+    assert body["master/cpus_total"] == 0
