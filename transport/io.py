@@ -20,7 +20,8 @@ sends, per peer, everything queued as one frame.
 High-water marks: per peer, up to ``sndhwm`` frames wait inside ZeroMQ and up to
 ``backlog_limit`` more envelopes in our backlog, flushed in order when the socket is
 writable; beyond that new messages to that peer are dropped and counted (``backlog``).
-When a connection fails or breaks (refused, reset, heartbeat timeout) its socket is
+When a connection fails or breaks (refused, reset, no ZMTP handshake or heartbeat within
+``link_timeout``, an address ZeroMQ cannot parse) its socket is
 closed, whatever it still queued is dropped (``unreachable``: at most once, like
 libprocess), linkers get ``exited``, and the next send reconnects afresh.
 
@@ -353,6 +354,9 @@ class IOThread(threading.Thread):
                 item(self, address)  # a control operation (link, unlink)
         for address, envs in pending.items():
             peer = self._peers.get(address) or self._connect(address)
+            if peer is None:
+                self._drop("unreachable", len(envs), peer=address[:100])
+                continue
             for frame, count in self._frames(envs):
                 self._send(peer, frame, count)
 
@@ -399,7 +403,8 @@ class IOThread(threading.Thread):
             self.node.stats["sent"] += count
         self._poller.unregister(peer.push)
 
-    def _connect(self, address: str) -> _Peer:
+    def _connect(self, address: str) -> _Peer | None:
+        """A new peer's socket; ``None`` (nothing kept) when ``address`` is not connectable."""
         node = self.node
         push = self._ctx.socket(zmq.PUSH)
         push.setsockopt(zmq.SNDHWM, node.sndhwm)
@@ -408,11 +413,21 @@ class IOThread(threading.Thread):
         push.setsockopt(zmq.HEARTBEAT_IVL, max(50, hb_ms // 3))
         push.setsockopt(zmq.HEARTBEAT_TIMEOUT, hb_ms)
         push.setsockopt(zmq.HEARTBEAT_TTL, hb_ms)
+        # Heartbeats start after the ZMTP handshake: a peer that accepts the TCP
+        # connection (or never completes it) but never speaks ZMTP is just as silent.
+        push.setsockopt(zmq.CONNECT_TIMEOUT, hb_ms)
+        push.setsockopt(zmq.HANDSHAKE_IVL, hb_ms)
         if node.curve is not None:
             secure_push(push, node.curve, address)
         monitor = push.get_monitor_socket(_MONITOR_EVENTS)
-        push.connect(f"tcp://{address}")
-        peer = self._peers[address] = _Peer(address, push, monitor)
+        peer = _Peer(address, push, monitor)
+        try:
+            push.connect(f"tcp://{address}")
+        except zmq.ZMQError as exc:  # a peer's PID named a host ZeroMQ cannot parse
+            _log.info("cannot connect", peer=address[:100], error=str(exc))
+            self._close_peer(peer, linger=0)
+            return None
+        self._peers[address] = peer
         self._by_push[push] = peer
         self._by_monitor[monitor] = peer
         self._monitors.register(monitor, zmq.POLLIN)
@@ -477,6 +492,9 @@ class IOThread(threading.Thread):
 
     def link(self, address: str, pid: PID, linker: str) -> None:
         peer = self._peers.get(address) or self._connect(address)
+        if peer is None:  # never connectable: the link is broken from the start
+            self.node._exited(linker, pid)
+            return
         peer.linkers.add((pid, linker))
 
     def unlink(self, address: str, pid: PID, linker: str) -> None:

@@ -111,7 +111,8 @@ _FROM_MASTER = frozenset({
     ShutdownExecutor,
     ShutdownFramework, Shutdown, StatusUpdateAcknowledgement, FrameworkToExecutor,
     UpdateFramework, ReconcileTasks})
-"""What only a master sends; with ``--master=zk://`` only the detected leader's count."""
+"""What only a master sends: only our master's count (with ``--master=zk://``, the
+detected leader's); from anyone else they are logged and dropped."""
 
 
 class AgentActor(HttpExecutors):
@@ -366,8 +367,9 @@ class AgentActor(HttpExecutors):
             self._start_registration()
 
     def _dispatch(self, frm: PID, msg: Any, ctx: Any) -> None:
-        if (self.config.zk and type(msg) in _FROM_MASTER
-                and (not self._leader_known or frm != self.master)):
+        # As Mesos' agent ("ignoring ... because it is not the expected master"): what
+        # only a master sends counts only from ours (with zk: the detected leader).
+        if type(msg) in _FROM_MASTER and (not self._leader_known or frm != self.master):
             _log.warning("ignoring a message from a master that is not the leader",
                          name=type(msg).__name__, frm=str(frm),
                          leader=str(self.master) if self._leader_known else None)

@@ -9,6 +9,8 @@ build an ``AgentConfig`` directly. Flag names and defaults are Mesos' agent flag
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,7 +230,21 @@ def master_pid(text: str) -> PID:
     host, colon, port = text.rpartition(":")
     if not colon or not host or not port.isdigit() or not 0 < int(port) <= 65535:
         raise FlagError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:5050)")
-    return PID("master", host, int(port))
+    return PID("master", _ip_of(host), int(port))
+
+
+def _ip_of(host: str) -> str:
+    """The IP of a master named by hostname: the master's PID carries its IP, and the
+    agent heeds master messages only from that PID (as Mesos resolves ``--master``)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return host
+    except ValueError:
+        pass
+    try:
+        return socket.gethostbyname(host)
+    except OSError:  # unresolvable now: keep the name (registration retries will tell)
+        return host
 
 
 def master_flag(text: str) -> PID | str:

@@ -14,6 +14,10 @@ batch run (and after event-triggered runs, at most every ``PUBLISH_INTERVAL``) i
 publishes them in ``published`` (a fresh dict each time, swapped in
 whole, so any thread may read it): the master's ``/metrics/snapshot`` serves the latest
 without asking this actor anything.
+
+Only its master talks to it: a message from any other sender (the allocator's port is
+the master's, so any peer can address it) is logged and dropped, as Mesos' allocator,
+which is reached only by local dispatch.
 """
 
 from __future__ import annotations
@@ -113,6 +117,13 @@ class AllocatorActor(Process):
 
     def _offer(self, framework_id: str, allocation: dict[str, dict[str, Resources]]) -> None:
         self.send(self.master, OffersAllocated(framework_id=framework_id, allocation=allocation))
+
+    def _dispatch(self, frm: PID, msg: Any, ctx: Any) -> None:
+        if frm != self.master:
+            _log.warning("ignoring an allocator call not from the master",
+                         name=type(msg).__name__, frm=str(frm))
+            return
+        super()._dispatch(frm, msg, ctx)
 
     def _apply(self, what: str, call: Callable[[], Any]) -> None:
         """Run one allocator call; a bad request is logged, never fatal."""

@@ -40,6 +40,7 @@ handlers (``_apply``, ``_leading``, ``_fail_fast``) is in ``plumbing``.
 
 from __future__ import annotations
 
+import math
 import os
 import uuid
 from collections.abc import Callable
@@ -111,6 +112,19 @@ def _from_scheduler(fn: Callable[[MasterActor, FrameworkRecord, M, Outbox], None
     handler.__name__ = fn.__name__
     handler.__doc__ = fn.__doc__
     return handler
+
+
+MAX_FAILOVER_TIMEOUT = 2**63 / 1e9
+"""Seconds: what Mesos' ``Duration`` holds (int64 nanoseconds)."""
+
+
+def failover_timeout(seconds: float) -> float:
+    """A framework's ``failover_timeout``; one no ``Duration`` can hold (NaN, infinite,
+    past ~292 years) counts as the default, 0, as in Mesos' master."""
+    if math.isfinite(seconds) and abs(seconds) < MAX_FAILOVER_TIMEOUT:
+        return max(0.0, seconds)
+    _log.warning("invalid failover_timeout; using the default 0", failover_timeout=seconds)
+    return 0.0
 
 
 class MasterActor(SecurityHandlers, AgentHandlers):
@@ -231,6 +245,9 @@ class MasterActor(SecurityHandlers, AgentHandlers):
 
     @handles(OffersAllocated)
     def _on_offers_allocated(self, frm: PID, msg: OffersAllocated) -> None:
+        if frm != self.allocator:  # only our allocator allocates; any peer can name this
+            _log.warning("ignoring OffersAllocated not from the allocator", frm=str(frm))
+            return
         self._run(offers.make_offers, msg)
 
     @handles(AcceptOffers)
@@ -332,18 +349,20 @@ class MasterActor(SecurityHandlers, AgentHandlers):
 
     def exited(self, pid: PID) -> None:
         self.authentication.forget(pid)
-        framework = self.books.frameworks.by_pid(pid)
-        if framework is not None and framework.connected:
+        # Every framework and agent at that PID (as Mesos loops over them all): a peer
+        # may have registered several under one PID, and each must be disconnected.
+        for framework in [f for f in self.books.frameworks.registered.values()
+                          if f.pid == pid and f.connected]:
             _log.warning("scheduler disconnected", framework_id=framework.id, pid=str(pid),
                          failover_timeout=framework.info.failover_timeout)
             out = Outbox()
             framework.connected = False
             frameworks.deactivate(self.books, framework, out)
             self._apply(out)
-            self.delay(framework.info.failover_timeout, self._failover_expired,
-                       framework.id, framework.generation)
-        agent = self.books.agents.by_pid(pid)
-        if agent is not None and agent.connected:
+            self.delay(failover_timeout(framework.info.failover_timeout),
+                       self._failover_expired, framework.id, framework.generation)
+        for agent in [a for a in self.books.agents.registered.values()
+                      if a.pid == pid and a.connected]:
             _log.warning("agent disconnected", agent_id=agent.id, pid=str(pid))
             self._run(agents.disconnect, agent)
 

@@ -39,6 +39,7 @@ import structlog
 from actors.master import agent_registry, agents
 from actors.master.books import Outbox
 from actors.master.plumbing import MasterProcess
+from actors.master.validation import validate_agent_resources
 from actors.messages.agent import (
     PingAgent,
     PongAgent,
@@ -127,8 +128,13 @@ class AgentHandlers(MasterProcess):
         else:
             self.registry_worker.submit(operation, callback, *args)
 
-    def _agents_welcome(self, frm: PID, msg: object) -> bool:
+    def _agents_welcome(self, frm: PID, msg: RegisterAgent | ReregisterAgent) -> bool:
         if not self._leading(frm, msg):
+            return False
+        problem = validate_agent_resources(msg.agent_info.resources)
+        if problem is not None:  # as Mesos: an invalid registration is dropped
+            _log.warning("dropping an invalid agent registration", frm=str(frm),
+                         message=type(msg).__name__, problem=problem)
             return False
         if not self.recovered and not self._hold(frm, msg, "registry not recovered yet"):
             _log.info("registry not recovered yet: dropping", message=type(msg).__name__,

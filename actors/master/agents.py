@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 import structlog
 
+from actors.master.bounded import BoundedSet
 from actors.master.tasks import TaskRecord, master_update
 from actors.messages.agent import (
     AgentRegistered,
@@ -62,6 +63,9 @@ __all__ = [
 ]
 
 _log = structlog.get_logger("meseta.master")
+
+MAX_REMOVED_AGENTS = 100_000
+"""Ids of removed agents remembered (Mesos' ``MAX_REMOVED_SLAVES``)."""
 
 
 @dataclass(eq=False)
@@ -111,8 +115,8 @@ class AgentBook:
         self.registered: dict[str, AgentRecord] = {}
         self.unreachable: dict[str, float] = {}
         """``agent_id -> when it was removed as unreachable`` (it may come back)."""
-        self.removed: set[str] = set()
-        """Agents that left for good (``UnregisterAgent``)."""
+        self.removed = BoundedSet(MAX_REMOVED_AGENTS)
+        """Agents that left for good (``UnregisterAgent``): the newest ``MAX_REMOVED_AGENTS``."""
         self.recovered: dict[str, AgentInfo] = {}
         """Agents the recovered registry admitted that have not re-registered yet."""
         self.gone: dict[str, float] = {}

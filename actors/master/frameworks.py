@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from actors.master.bounded import BoundedSet
 from actors.master.tasks import TaskRecord
 from actors.messages.agent import ShutdownFramework
 from actors.messages.framework import (
@@ -147,7 +148,8 @@ class FrameworkBook:
         self.master_id = master_id
         self.registered: dict[str, FrameworkRecord] = {}
         self.completed: deque[FrameworkRecord] = deque(maxlen=max_completed)
-        self.completed_ids: set[str] = set()
+        self.completed_ids = BoundedSet(max_completed)
+        """Ids of the ``completed`` frameworks (a removed framework may not come back)."""
         self.max_completed_tasks = max_completed_tasks
         self._seq = itertools.count()
 

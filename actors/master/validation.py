@@ -12,6 +12,9 @@ Pure functions over plain values (no books, no actor), after Mesos'
   ones of the same call already took. A failure is TASK_ERROR (REASON_TASK_INVALID).
 - ``validate_health_check``: a task's ``HealthCheck`` (Mesos'
   ``common::validation::validateHealthCheck``), part of ``TaskValidator``.
+- ``validate_agent_resources``: what a registering agent offers (the well-known names
+  have their types: ``ports`` ranges, ``cpus``... scalars), so no sum over the cluster's
+  agents can fail on one of them; ``agent_handlers`` drops a registration that fails it.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ from actors.messages.tasks import (
 )
 from actors.resources import EMPTY, Resources
 
-__all__ = ["Accepted", "TaskValidator", "validate_health_check", "validate_id",
-           "validate_offers"]
+__all__ = ["Accepted", "TaskValidator", "validate_agent_resources", "validate_health_check",
+           "validate_id", "validate_offers"]
 
 
 def validate_offers(offer_ids: Sequence[str], offers: Mapping[str, Offer], framework_id: str,
@@ -64,6 +67,19 @@ def validate_offers(offer_ids: Sequence[str], offers: Mapping[str, Offer], frame
     (agent_id,) = agents
     if agent_id not in available_agents:
         return f"agent {agent_id} is not available"
+    return None
+
+
+_SCALARS = frozenset({"cpus", "mem", "disk", "gpus"})
+
+
+def validate_agent_resources(resources: Resources) -> str | None:
+    """Why an agent's total resources are unusable, or ``None`` (Mesos' known types)."""
+    for resource in resources:
+        if resource.name in _SCALARS and not isinstance(resource.value, float):
+            return f"resource {resource.name!r} must be a scalar"
+        if resource.name == "ports" and not isinstance(resource.value, tuple):
+            return "resource 'ports' must be ranges"
     return None
 
 

@@ -13,6 +13,7 @@ BENCHMARKS = {
     "failover": "benchmarks.failover",
     "registry": "benchmarks.registry",
     "mapreduce": "benchmarks.mapreduce",
+    "hostile": "benchmarks.hostile",
 }
 
 

@@ -141,3 +141,37 @@ def test_a_live_quiet_peer_is_not_declared_dead(
     except queue.Empty:
         pid = None
     assert pid is None
+
+
+def test_a_peer_that_accepts_but_never_speaks_zmtp_is_detected(
+    make_node: Callable[..., Node]
+) -> None:
+    with socket.socket() as tarpit:  # listens, never accepts nor reads
+        tarpit.bind(("127.0.0.1", 0))
+        tarpit.listen(16)
+        node = make_node(link_timeout=0.6)
+        inbox, box = spawn_inbox(node)
+        ghost = PID("echo", "127.0.0.1", tarpit.getsockname()[1])
+        started = time.monotonic()
+        node.link(inbox.name, ghost)
+        node.send(inbox, ghost, Echo(seq=1))
+        assert box.get_exit() == ghost
+        assert time.monotonic() - started < 10.0
+
+
+def test_a_pid_whose_host_zeromq_cannot_parse_loses_only_its_own_messages(
+    make_node: Callable[..., Node], peers: Callable[..., Peer]
+) -> None:
+    peer = peers()
+    node = make_node()
+    inbox, box = spawn_inbox(node)
+    echo_until_answered(node, inbox, box, peer.echo)
+    bad = PID("echo", "bad host", 5)
+    node.link(inbox.name, bad)
+    assert box.get_exit() == bad
+    for seq in range(50):  # queued in the same I/O pass as the unsendable ones
+        node.send(inbox, bad, Echo(seq=seq))
+        node.send(inbox, peer.echo, Echo(seq=seq))
+    assert [box.get_msg().seq for _ in range(50)] == list(range(50))
+    assert node.stats["dropped/unreachable"] >= 1
+    assert node.stats.get("io_errors", 0) == 0

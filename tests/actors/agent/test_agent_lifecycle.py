@@ -35,6 +35,8 @@ from actors.messages import (
     ReconcileTasks,
     RegisterAgent,
     ReregisterAgent,
+    RunTask,
+    Shutdown,
     ShutdownFramework,
     StatusUpdate,
     TaskState,
@@ -211,3 +213,19 @@ def test_state_endpoint_shows_agent_frameworks_executors_and_tasks(cluster: Clus
         assert doc["flags"]["launcher"] == "warm"
     with urllib.request.urlopen(base + "/health", timeout=30) as resp:
         assert resp.status == 200
+
+
+def test_master_messages_from_anyone_but_its_master_are_ignored(cluster: Cluster) -> None:
+    agent = cluster.make_agent()
+    stranger = cluster.node()
+    impostor = stranger.pid("master")  # named like a master, on another node
+    for msg in (Shutdown(message="bye"), PingAgent(connected=False),
+                RunTask(framework_info=FRAMEWORK, task=command_task("rogue", "true"))):
+        stranger.send(impostor, agent.pid, msg)
+    send(cluster, agent, PingAgent())  # ours still counts, and comes after theirs
+    cluster.master.wait_for(PongAgent)
+    time.sleep(0.2)  # nothing the impostor sent may have any effect; give it a moment
+    assert not agent.shutdown_requested.is_set()
+    assert agent.actor_ref.proxy().registered.get(timeout=30)
+    assert state(agent)["frameworks"] == []
+    assert not [m for _, m in cluster.master.seen if isinstance(m, ReregisterAgent)]

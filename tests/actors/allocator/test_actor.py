@@ -112,3 +112,20 @@ def test_a_bad_request_is_refused_and_the_actor_keeps_working(cluster: Cluster) 
     cluster.tell(AllocatorAddFramework(framework_id="f1", roles=("*",)))  # a duplicate
     cluster.tell(AllocatorAddAgent(agent_id="a1", total=Resources.parse("cpus:1;mem:64")))
     assert cluster.next_offer().framework_id == "f1"
+
+
+def test_calls_from_anyone_but_the_master_are_ignored(cluster: Cluster) -> None:
+    stranger = Node().start()  # a remote peer: the allocator's port is the master's
+    try:
+        impostor = stranger.pid("master")
+        for msg in (AllocatorAddAgent(agent_id="a9", total=Resources.parse("cpus:8;mem:64")),
+                    AllocatorAddFramework(framework_id="f9", roles=("*",))):
+            stranger.send(impostor, cluster.allocator, msg)
+        cluster.tell(AllocatorAddFramework(framework_id="f1", roles=("*",)))
+        cluster.sync()
+        assert cluster.no_offer()  # no agent was added, so nothing to offer
+        cluster.tell(AllocatorAddAgent(agent_id="a1", total=Resources.parse("cpus:1;mem:64")))
+        offer = cluster.next_offer()
+        assert (offer.framework_id, list(offer.allocation["*"])) == ("f1", ["a1"])
+    finally:
+        stranger.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import urllib.request
 
 import pytest
@@ -409,3 +410,38 @@ def test_tasks_endpoint_lists_tasks(cluster: Cluster) -> None:
         listed = json.load(resp)["tasks"]
     assert [(t["id"], t["state"], t["agent_id"]) for t in listed] == [
         ("t1", "TASK_STAGING", agent.id)]
+
+
+def test_every_framework_of_a_scheduler_pid_that_goes_away_is_removed(
+        cluster: Cluster) -> None:
+    fw = cluster.framework()
+    fw.tell(ReregisterFramework(framework_info=FrameworkInfo(
+        user="alice", name="second", id="another-id")))  # a second one at the same PID
+    assert fw.expect(FrameworkReregistered).framework_id == "another-id"
+    fw.ref.stop()
+    cluster.settle()
+    cluster.advance(0.0)  # failover_timeout 0, for both
+    assert cluster.ask(lambda m: sorted(m.books.frameworks.registered)) == []
+
+
+def test_a_failover_timeout_no_duration_holds_counts_as_zero() -> None:
+    from actors.master.actor import failover_timeout
+
+    assert failover_timeout(30.0) == 30.0
+    assert failover_timeout(-5.0) == 0.0
+    for bad in (math.nan, math.inf, -math.inf, 1e300):
+        assert failover_timeout(bad) == 0.0
+
+
+def test_an_agent_offering_ports_as_a_scalar_is_not_admitted(cluster: Cluster) -> None:
+    from actors.messages import AgentRegistered, RegisterAgent
+
+    rogue = Peer(cluster, cluster.node.spawn(FakeAgent, "agent(99)"))
+    rogue.tell(RegisterAgent(agent_info=AgentInfo(hostname="rogue",
+                                                  resources=R("cpus:1;mem:64;ports:5"))))
+    cluster.settle()
+    assert rogue.nothing(AgentRegistered)
+    assert cluster.ask(lambda m: len(m.books.agents.registered)) == 0
+    body = json.loads(urllib.request.urlopen(  # the cluster's sums still add up
+        f"http://127.0.0.1:{cluster.node.http_port}/master/metrics/snapshot", timeout=30).read())
+    assert body["master/cpus_total"] == 0

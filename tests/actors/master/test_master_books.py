@@ -379,3 +379,19 @@ def test_update_framework_changes_roles_and_refuses_a_new_user(world: World) -> 
     frameworks.update(world.books, fw, UpdateFramework(framework_id=f, framework_info=FrameworkInfo(
         user="root", name="fw2", roles=("db",))), out)
     assert "fixed" in out.messages(FrameworkError)[0].message and fw.info.user == "u"
+
+
+def test_removed_ids_are_remembered_only_up_to_a_bound() -> None:
+    from actors.master.bounded import BoundedSet
+    from actors.master.frameworks import FrameworkBook
+
+    book = FrameworkBook("M", max_completed=3)
+    for n in range(10):
+        record = book.add(FrameworkInfo(id=f"M-{n}", user="u", name="n"), None, 0.0)
+        book.complete(record)
+    assert len(book.completed) == len(book.completed_ids) == 3
+    assert "M-9" in book.completed_ids and "M-0" not in book.completed_ids
+    removed = BoundedSet(2)
+    for agent_id in ("a", "b", "c", "b"):
+        removed.add(agent_id)
+    assert list(removed) == ["c", "b"]
