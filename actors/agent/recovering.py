@@ -40,6 +40,7 @@ from collections.abc import Iterable
 import structlog
 
 from actors.agent.checkpoint import current_boot_id
+from actors.agent.endings import executor_key_name
 from actors.agent.executor_http import ExecutorConnection
 from actors.agent.executors import (
     ExecutorRecord,
@@ -56,7 +57,7 @@ from actors.agent.recovery import (
     process_alive,
     recover,
 )
-from actors.agent.running import ExecutorManager, executor_key_name
+from actors.agent.running import ExecutorManager
 from actors.agent.sandbox import Sandbox, run_dir
 from actors.agent.tasks import TaskRecord
 from actors.messages import (
