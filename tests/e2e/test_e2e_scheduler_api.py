@@ -332,6 +332,40 @@ def test_launch_group_goes_through_the_masters_group_validation(cluster: LocalCl
         sub.close()
 
 
+def test_a_launch_group_runs_its_tasks_on_one_custom_executor(cluster: LocalCluster) -> None:
+    """LAUNCH_GROUP end to end: master → agent ``RunTaskGroup`` → one executor process
+    gets both tasks; each runs, greets the framework and finishes on its answer."""
+    master = cluster.master(*FAST)
+    cluster.agent(master, AGENT)
+    sub = Subscription(master.http, info())
+    try:
+        offer = sub.offers()[0]
+        executor = {"executor_id": {"value": "hello"}, "type": "CUSTOM", "command": {
+            "value": f"{sys.executable} -m frameworks.examples.hello_executor"}}
+        tasks = [command_task(t, offer, "") for t in ("p1", "p2")]
+        for task in tasks:
+            del task["command"]
+        code, _ = sub.call("ACCEPT", {"offer_ids": [offer["id"]], "operations": [
+            {"type": "LAUNCH_GROUP", "launch_group": {
+                "executor": executor, "task_group": {"tasks": tasks}}}]})
+        assert code == 202
+        for task_id in ("p1", "p2"):
+            sub.follow(task_id, "TASK_RUNNING")
+        greeted = {base64.b64decode(sub.wait("MESSAGE")["message"]["data"]).split()[2]
+                   for _ in range(2)}
+        assert greeted == {b"p1", b"p2"}
+        for task_id in ("p1", "p2"):
+            assert sub.call("MESSAGE", {"agent_id": offer["agent_id"],
+                                        "executor_id": {"value": "hello"},
+                                        "data": b64(f"bye {task_id}".encode())})[0] == 202
+        for task_id in ("p1", "p2"):
+            assert f"bye {task_id}" in sub.follow(task_id, "TASK_FINISHED")[-1]["message"]
+        framework = framework_state(master, sub.framework_id)
+        assert [e["executor_id"] for e in framework["executors"]] == ["hello"]
+    finally:
+        sub.close()
+
+
 def test_an_offer_not_answered_in_time_is_rescinded(cluster: LocalCluster) -> None:
     master = cluster.master(*FAST, "--offer_timeout=1secs")
     cluster.agent(master, AGENT)
