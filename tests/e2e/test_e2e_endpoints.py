@@ -178,7 +178,7 @@ def check_master(master: Node, framework_id: str, a1: str, a2: str) -> None:
     assert metrics["master/cpus_used"] == 1.5 and metrics["master/cpus_total"] == 8.0
     assert metrics["master/cpus_percent"] == 1.5 / 8.0
     assert metrics["master/mem_used"] == 192.0 and metrics["master/mem_total"] == 8192.0
-    assert metrics["master/messages_register_agent"] == 2
+    assert metrics["master/messages_register_agent"] >= 2  # an agent may retry (backoff)
     assert metrics["master/messages_register_framework"] == 1
     assert metrics["master/messages_launch_tasks"] + metrics[
         "master/messages_accept_offers"] == 2
