@@ -59,7 +59,6 @@ _log = structlog.get_logger("meseta.agent")
 class ExecutorEndings(AgentMessaging):
     """See the module docstring; ``AgentActor`` sets the attributes declared here."""
 
-
     config: AgentConfig
     agent_id: str
     registered: bool

@@ -22,14 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 import uuid as uuidlib
-from collections import deque
 
 import structlog
 
-from actors.agent.checkpointer import Checkpointer
-from actors.agent.config import AgentConfig
 from actors.agent.containerizer import (
-    Containerizer,
     ContainerizerError,
     ContainerLimits,
     container_limits,
@@ -45,14 +41,12 @@ from actors.agent.executors import (
     executor_environment,
     lost_or,
 )
-from actors.agent.launcher import Launcher, LaunchError, LaunchSpec, spec_for_command
+from actors.agent.launcher import LaunchError, LaunchSpec, spec_for_command
 from actors.agent.recovery import process_create_time
 from actors.agent.sandbox import create_sandbox, run_dir
-from actors.agent.status_updates import StatusUpdateManager
 from actors.agent.tasks import TaskRecord
 from actors.agent.users import UnknownUser, chown_sandbox, run_as
 from actors.messages import (
-    AgentInfo,
     ExecutorInfo,
     ExecutorRegistered,
     RegisterExecutor,
@@ -71,20 +65,8 @@ _log = structlog.get_logger("meseta.agent")
 
 
 class ExecutorManager(ExecutorEndings):
-    """See the module docstring; ``AgentActor`` sets the attributes declared here."""
-
-    config: AgentConfig
-    agent_id: str
-    registered: bool
-    info: AgentInfo
-    master: PID
-    frameworks: dict[str, FrameworkRecord]
-    completed_frameworks: deque[FrameworkRecord]
-    sum: StatusUpdateManager
-    launcher: Launcher
-    containerizer: Containerizer
-    ckpt: Checkpointer
-    _by_os_pid: dict[int, ExecutorRecord]
+    """See the module docstring; the attributes ``AgentActor`` sets are declared on
+    ``ExecutorEndings``."""
 
     def _init_executors(self) -> None:
         self._by_os_pid = {}

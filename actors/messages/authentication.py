@@ -43,6 +43,7 @@ __all__ = [
     "Credential",
     "load_credential",
     "load_credentials",
+    "parse_credentials",
     "respond",
 ]
 
@@ -113,7 +114,9 @@ def respond(secret: str, nonce: str) -> str:
     return hmac.new(secret.encode(), nonce.encode(), hashlib.sha256).hexdigest()
 
 
-def _parse(text: str, where: str) -> list[Credential]:
+def parse_credentials(text: str, where: str) -> list[Credential]:
+    """Mesos' credentials: JSON (``{"credentials": [...]}``, a list, or one) or
+    ``principal secret`` lines; ``ValueError`` naming ``where`` when malformed."""
     stripped = text.strip()
     if stripped.startswith(("{", "[")):
         try:
@@ -150,7 +153,7 @@ def _read(path: str | Path) -> str:
 
 def load_credentials(path: str | Path) -> dict[str, str]:
     """The master's ``--credentials``: principal -> secret; ``ValueError`` if malformed."""
-    found = _parse(_read(path), str(path))
+    found = parse_credentials(_read(path), str(path))
     if not found:
         raise ValueError(f"{path}: no credentials")
     return {c.principal: c.secret for c in found}
@@ -158,7 +161,7 @@ def load_credentials(path: str | Path) -> dict[str, str]:
 
 def load_credential(path: str | Path) -> Credential:
     """An agent's ``--credential`` / a driver's ``MESETA_CREDENTIAL``: exactly one."""
-    found = _parse(_read(path), str(path))
+    found = parse_credentials(_read(path), str(path))
     if len(found) != 1:
         raise ValueError(f"{path}: expected one credential, found {len(found)}")
     return found[0]
