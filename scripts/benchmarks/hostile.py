@@ -213,7 +213,8 @@ def campaign(args: argparse.Namespace) -> dict[str, Any]:
             spec = ATTACKS[name]
             role = rng.choice(spec.roles)
             node = next(n for n in nodes if n.role == role)
-            frames = spec.make(wire, node.target)
+            # a many-frame attack is cut at the budget, so exactly --frames go out
+            frames = spec.make(wire, node.target)[:args.frames - frames_sent]
             if not frames:
                 continue
             shots[name] += 1
