@@ -44,7 +44,7 @@ def test_registry_gc_flags_take_durations_and_a_count() -> None:
     for bad in ({"registry_gc_interval": 0.0}, {"registry_max_agent_age": -1.0},
                 {"registry_max_agent_count": -1}):
         with pytest.raises(ValueError, match="registry_"):
-            MasterConfig(**bad)  # type: ignore[arg-type]
+            MasterConfig(**bad)
 
 
 def test_flags_and_environment_fallbacks() -> None:
