@@ -10,7 +10,8 @@ function of ``frameworks`` / ``agents`` / ``offers`` / ``launch`` / ``tasks`` /
 Timers run on the node's clock (``self.delay``), so tests drive them with a
 ``ManualClock``: agent pings (every ``agent_ping_timeout``; an agent that misses
 ``max_agent_ping_timeouts`` pongs in a row is removed), framework failover (a scheduler
-whose connection broke is deactivated, and removed after its ``failover_timeout``), and
+whose connection broke is deactivated, and removed after its ``failover_timeout``), the
+registry's garbage collection (every ``registry_gc_interval``, ``registry_gc``), and
 the optional ``offer_timeout``. HTTP routes (``/master/state``...) are in ``http``,
 the web UI's in ``webui``.
 
@@ -28,8 +29,8 @@ Authentication (``principal_of(pid)``: who sent a message), the registration gat
 ``security_handlers``. Agents and the registry are handled in ``agent_handlers`` (a base
 class; see there):
 with a ``Registrar`` every registry write (``AdmitAgent``, ``MarkAgentReachable``,
-``UpdateAgentInfo``, ``RemoveAgent``, ``MarkAgentUnreachable``) is queued to a
-``RegistrarWorker`` thread that batches them into one storage write and posts each
+``UpdateAgentInfo``, ``RemoveAgent``, ``MarkAgentUnreachable``, ``PruneAgents``) is queued
+to a ``RegistrarWorker`` thread that batches them into one storage write and posts each
 outcome back; the master acts (``AgentRegistered``...) only once the write is durable.
 The registry is recovered when elected (standalone: at start); its agents that do not
 re-register within ``agent_reregister_timeout`` are marked unreachable. While the

@@ -24,6 +24,9 @@ that arrive before it is done are held (``actors.master.held``) and handled once
 The agents it admitted are ``recovered``: those that do not re-register within
 ``agent_reregister_timeout`` are marked unreachable in the registry and the frameworks
 hear ``LostAgent`` (``recoveredSlavesTimeout``).
+Once recovered (leading), every ``registry_gc_interval`` the master garbage-collects the
+unreachable and gone agents past ``registry_max_agent_age`` / ``registry_max_agent_count``
+(``actors.master.registry_gc``): ``PruneAgents`` in the registry, then out of the books.
 A failed write or recovery exits the process (the worker reports it; ``_fail_fast``).
 Without a registrar (tests) every operation "succeeds" at once, on the same thread.
 """
@@ -36,7 +39,7 @@ from typing import Any, Literal
 
 import structlog
 
-from actors.master import agent_registry, agents
+from actors.master import agent_registry, agents, registry_gc
 from actors.master.books import Outbox
 from actors.master.plumbing import MasterProcess
 from actors.master.validation import validate_agent_resources
@@ -81,10 +84,15 @@ class AgentHandlers(MasterProcess):
         self._reregistering: set[str] = set()
         self._marking_unreachable: set[str] = set()
         self._removing: set[str] = set()
+        self._registry_gc_timer: Timer | None = None
+        self._collecting = False
+        """A registry GC's write is in flight (the next one waits for it)."""
 
     def _stop_agents(self) -> None:
         for timer in self._ping_timers.values():
             timer.cancel()
+        if self._registry_gc_timer is not None:
+            self._registry_gc_timer.cancel()
         if self.registry_worker is not None:
             self.registry_worker.stop()
 
@@ -101,7 +109,9 @@ class AgentHandlers(MasterProcess):
             self.registry_worker.release()
 
     def _recover_registry(self) -> None:
-        if self.registry_worker is not None:
+        if self.registry_worker is None:
+            self._schedule_registry_gc()
+        else:
             self.registry_worker.start()
             self.registry_worker.recover(self._registry_recovered)
 
@@ -119,7 +129,37 @@ class AgentHandlers(MasterProcess):
                   agent_reregister_timeout=self.config.agent_reregister_timeout)
         if book.recovered:
             self.delay(self.config.agent_reregister_timeout, self._recovered_agents_timeout)
+        self._schedule_registry_gc()
         self._replay_held()
+
+    def _schedule_registry_gc(self) -> None:
+        self._registry_gc_timer = self.delay(self.config.registry_gc_interval,
+                                             self._registry_gc)
+
+    def _registry_gc(self) -> None:
+        """The ``registry_gc_interval`` passed: prune what is too old or too many (Mesos)."""
+        self._schedule_registry_gc()
+        if self._collecting:
+            return
+        config = self.config
+        gc = registry_gc.plan(self.books, self.node.clock.now(),
+                              config.registry_max_agent_age, config.registry_max_agent_count)
+        if gc.empty:
+            _log.debug("registry gc: no agents qualify for removal")
+            return
+        self._collecting = True
+        self._store(gc.operation(), self._registry_collected, gc)
+
+    def _registry_collected(self, outcome: Outcome, gc: registry_gc.GcPlan) -> None:
+        self._collecting = False
+        collected = registry_gc.forget(self.books, gc)
+        _log.info("registry garbage collected", unreachable=collected.unreachable,
+                  gone=collected.gone, unreachable_tasks=collected.tasks,
+                  skipped=len(gc.unreachable) + len(gc.gone)
+                  - collected.unreachable - collected.gone,
+                  registry_changed=outcome is True,
+                  max_agent_age_s=self.config.registry_max_agent_age,
+                  max_agent_count=self.config.registry_max_agent_count)
 
     def _store(self, operation: Operation, callback: Callable[..., None], *args: Any) -> None:
         """Make ``operation`` durable, then ``callback(outcome, *args)`` in this actor."""

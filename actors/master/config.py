@@ -16,15 +16,25 @@ from actors.authorization import config as security_flags
 from actors.authorization.config import SecurityConfig
 from actors.master.rate_limits import RateLimits
 from actors.messages.authentication import load_credentials
+from actors.registry.operations import DEFAULT_MAX_AGENT_AGE_S, DEFAULT_MAX_AGENT_COUNT
 from transport.affinity import check_cpu_affinity
 from transport.curve import add_curve_flags
-from transport.flags import Duration, Flags, at_least, one_of, port_number, positive
+from transport.flags import (
+    Duration,
+    Flags,
+    at_least,
+    not_negative,
+    one_of,
+    port_number,
+    positive,
+)
 
 __all__ = [
     "DEFAULT_AGENT_PING_TIMEOUT",
     "DEFAULT_AGENT_REREGISTER_TIMEOUT",
     "DEFAULT_HEARTBEAT_INTERVAL",
     "DEFAULT_MAX_AGENT_PING_TIMEOUTS",
+    "DEFAULT_REGISTRY_GC_INTERVAL",
     "DEFAULT_ZK_SESSION_TIMEOUT",
     "REGISTRIES",
     "MasterConfig",
@@ -44,6 +54,11 @@ before it marks them unreachable (Mesos' ``--agent_reregister_timeout``, 10mins)
 
 REGISTRIES = ("in_memory", "sqlite", "zk")
 """The values of ``--registry`` (``actors.registry.open_storage``)."""
+
+DEFAULT_REGISTRY_GC_INTERVAL = 900.0
+"""Seconds between the leading master's registry garbage collections (Mesos'
+``--registry_gc_interval``, 15mins); ``--registry_max_agent_age`` (2weeks) and
+``--registry_max_agent_count`` (100 * 1024) say what is collected."""
 
 DEFAULT_HEARTBEAT_INTERVAL = 15.0
 """Seconds between v1 scheduler API HEARTBEAT events (Mesos' ``DEFAULT_HEARTBEAT_INTERVAL``)."""
@@ -82,6 +97,11 @@ class MasterConfig:
     """``zk://host:port[,host:port]/path``: contend for leadership there; ``""``: standalone
     (elected at once)."""
     zk_session_timeout: float = DEFAULT_ZK_SESSION_TIMEOUT
+    registry_gc_interval: float = DEFAULT_REGISTRY_GC_INTERVAL
+    registry_max_agent_age: float = DEFAULT_MAX_AGENT_AGE_S
+    """Seconds an unreachable or gone agent stays in the registry (and the master's books)."""
+    registry_max_agent_count: int = DEFAULT_MAX_AGENT_COUNT
+    """At most this many unreachable agents (and as many gone ones) are kept."""
     registry: str = ""
     """``in_memory``, ``sqlite`` (``<work_dir>/registry.db``) or ``zk`` (under ``--zk``);
     ``""``: ``sqlite`` with a ``work_dir``, else ``in_memory``."""
@@ -114,6 +134,11 @@ class MasterConfig:
             raise ValueError("allocation_interval must be positive")
         if self.zk_session_timeout <= 0:
             raise ValueError("zk_session_timeout must be positive")
+        if self.registry_gc_interval <= 0:
+            raise ValueError("registry_gc_interval must be positive")
+        if self.registry_max_agent_age < 0 or self.registry_max_agent_count < 0:
+            raise ValueError("registry_max_agent_age and registry_max_agent_count must not "
+                             "be negative")
         if self.registry not in ("", *REGISTRIES):
             raise ValueError(f"registry must be one of {', '.join(REGISTRIES)}")
         if self.rate_limits:
@@ -201,6 +226,19 @@ def flags() -> Flags:
           "(<work_dir>/registry.db) or zk (under --zk) (default: sqlite with a --work_dir, "
           "else in_memory)", check=lambda v: None if v in ("", *REGISTRIES)
           else f"must be one of {', '.join(REGISTRIES)}")
+    f.add("registry_gc_interval", Duration, Duration(DEFAULT_REGISTRY_GC_INTERVAL),
+          "how often the leading master garbage-collects unreachable and gone agents from "
+          "the registry (see --registry_max_agent_age and --registry_max_agent_count)",
+          check=positive)
+    f.add("registry_max_agent_age", Duration, Duration(DEFAULT_MAX_AGENT_AGE_S),
+          "how long the registry remembers an unreachable or gone agent (frameworks "
+          "reconciling its tasks hear TASK_UNREACHABLE / TASK_GONE_BY_OPERATOR until then, "
+          "TASK_UNKNOWN after); sooner past --registry_max_agent_count",
+          check=not_negative)
+    f.add("registry_max_agent_count", int, DEFAULT_MAX_AGENT_COUNT,
+          "at most this many unreachable agents (and as many gone ones) are kept in the "
+          "registry; the oldest beyond go at the next garbage collection",
+          check=not_negative)
     add_curve_flags(f)
     f.add("authenticate_frameworks", bool, False, "only authenticated frameworks may "
           "register (by --credentials, or by their CURVE key under --curve)")
@@ -246,6 +284,9 @@ def from_flags(ns: argparse.Namespace) -> MasterConfig:
         zk=ns.zk,
         zk_session_timeout=float(ns.zk_session_timeout),
         registry=ns.registry,
+        registry_gc_interval=float(ns.registry_gc_interval),
+        registry_max_agent_age=float(ns.registry_max_agent_age),
+        registry_max_agent_count=ns.registry_max_agent_count,
         security=security_flags.from_flags(ns),
         curve=bool(ns.curve), curve_keys=ns.curve_keys, curve_name=ns.curve_name,
         authenticate_frameworks=bool(ns.authenticate_frameworks),

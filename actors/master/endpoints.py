@@ -59,7 +59,8 @@ class MasterView(Protocol):
 
 
 DURATIONS = frozenset({"offer_timeout", "allocation_interval", "agent_ping_timeout",
-                       "agent_reregister_timeout", "zk_session_timeout"})
+                       "agent_reregister_timeout", "zk_session_timeout",
+                       "registry_gc_interval", "registry_max_agent_age"})
 """Flags shown with Mesos' duration unit (``"1.0secs"``), as the agent's ``/flags``."""
 
 

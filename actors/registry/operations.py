@@ -28,11 +28,13 @@ __all__ = [
     "MarkAgentReachable",
     "MarkAgentUnreachable",
     "Operation",
+    "PruneAgents",
     "PruneUnreachable",
     "RemoveAgent",
     "UpdateAgentInfo",
     "UpdateQuota",
     "UpdateWeights",
+    "prune_candidates",
 ]
 
 V = TypeVar("V")
@@ -165,14 +167,19 @@ class RemoveAgent:
         return dataclasses.replace(registry, agents=_without(registry.agents, self.agent_id)), True
 
 
-def _prune(
-    entries: Mapping[str, float], now: float, max_age: float, max_count: int
-) -> dict[str, float]:
-    """Entries younger than ``max_age``, then only the ``max_count`` most recent of them."""
-    young = sorted(
-        ((t, agent_id) for agent_id, t in entries.items() if now - t <= max_age), reverse=True
-    )
-    return {agent_id: t for t, agent_id in sorted(young[:max_count])}
+def prune_candidates(entries: Mapping[str, float], now: float, max_age: float,
+                     max_count: int) -> frozenset[str]:
+    """The ids to garbage-collect from an unreachable or gone list (Mesos' registry GC).
+
+    ``entries`` maps agent id -> when it entered the list. Those beyond the ``max_count``
+    most recent, and those older than ``max_age`` seconds at ``now``; ties of time keep
+    the greater id, so the choice does not depend on the order of ``entries``.
+    """
+    if max_age < 0 or max_count < 0:
+        raise ValueError("max_age and max_count are not negative")
+    newest_first = sorted(((t, agent_id) for agent_id, t in entries.items()), reverse=True)
+    return frozenset(agent_id for rank, (t, agent_id) in enumerate(newest_first)
+                     if rank >= max_count or now - t > max_age)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -192,8 +199,29 @@ class PruneUnreachable:
             raise ValueError("max_age and max_count are not negative")
 
     def apply(self, registry: Registry) -> tuple[Registry, bool]:
-        unreachable = _prune(registry.unreachable, self.now, self.max_age, self.max_count)
-        gone = _prune(registry.gone, self.now, self.max_age, self.max_count)
+        return PruneAgents(
+            unreachable=prune_candidates(registry.unreachable, self.now, self.max_age,
+                                         self.max_count),
+            gone=prune_candidates(registry.gone, self.now, self.max_age, self.max_count),
+        ).apply(registry)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PruneAgents:
+    """Drop these ids from the unreachable and gone lists (Mesos' ``Prune``).
+
+    The leading master's registry GC chose them from its books; an id no longer in its
+    list (the agent re-registered meanwhile) is skipped, and the admitted list is never
+    touched, so the operation is never refused.
+    """
+
+    unreachable: frozenset[str] = frozenset()
+    gone: frozenset[str] = frozenset()
+
+    def apply(self, registry: Registry) -> tuple[Registry, bool]:
+        unreachable = {a: t for a, t in registry.unreachable.items()
+                       if a not in self.unreachable}
+        gone = {a: t for a, t in registry.gone.items() if a not in self.gone}
         if len(unreachable) == len(registry.unreachable) and len(gone) == len(registry.gone):
             return registry, False
         return dataclasses.replace(registry, unreachable=unreachable, gone=gone), True

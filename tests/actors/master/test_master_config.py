@@ -29,6 +29,22 @@ def test_defaults_are_mesos_defaults() -> None:
     assert (config.agent_ping_timeout, config.max_agent_ping_timeouts) == (15.0, 5)
     assert config.total_ping_timeout == 75.0
     assert config.agent_reregister_timeout == 600.0  # Mesos' 10mins
+    assert config.registry_gc_interval == 900.0  # 15mins
+    assert config.registry_max_agent_age == 14 * 86400.0  # 2weeks
+    assert config.registry_max_agent_count == 100 * 1024
+
+
+def test_registry_gc_flags_take_durations_and_a_count() -> None:
+    config = parse("--registry_gc_interval=1secs", "--registry_max_agent_age=3days",
+                   env={"MESETA_REGISTRY_MAX_AGENT_COUNT": "2"})
+    assert config.registry_gc_interval == 1.0
+    assert config.registry_max_agent_age == 3 * 86400.0
+    assert config.registry_max_agent_count == 2
+    assert parse("--registry_max_agent_age=2weeks").registry_max_agent_age == 14 * 86400.0
+    for bad in ({"registry_gc_interval": 0.0}, {"registry_max_agent_age": -1.0},
+                {"registry_max_agent_count": -1}):
+        with pytest.raises(ValueError, match="registry_"):
+            MasterConfig(**bad)
 
 
 def test_flags_and_environment_fallbacks() -> None:
@@ -46,7 +62,9 @@ def test_flags_and_environment_fallbacks() -> None:
 @pytest.mark.parametrize("argv", [
     ["--port=70000"], ["--offer_timeout=0secs"], ["--agent_ping_timeout=1hrs"],
     ["--max_agent_ping_timeouts=0"], ["--log_format=xml"], ["--allocation_interval=soon"],
-    ["--agent_reregister_timeout=0secs"],
+    ["--agent_reregister_timeout=0secs"], ["--registry_gc_interval=0secs"],
+    ["--registry_gc_interval=often"], ["--registry_max_agent_age=old"],
+    ["--registry_max_agent_count=-1"], ["--registry_max_agent_count=many"],
 ])
 def test_bad_values_are_refused_with_the_flag_named(argv: list[str]) -> None:
     with pytest.raises(FlagError, match=argv[0].split("=")[0]):
@@ -76,6 +94,13 @@ def test_meseta_master_prints_its_addresses_serves_state_and_stops_on_sigterm() 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.slow
+def test_meseta_master_exits_2_with_a_message_on_a_bad_registry_gc_flag() -> None:
+    proc = _start("--port=0", "--registry_gc_interval=often")
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and "--registry_gc_interval" in err and "often" in err
 
 
 @pytest.mark.slow
