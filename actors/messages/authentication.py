@@ -149,10 +149,15 @@ def parse_credentials(text: str, where: str) -> list[Credential]:
 
 
 def read_credentials(value: str | Path, flag: str) -> list[Credential]:
-    """The credentials ``--flag`` gives: inline, ``file://path`` or ``/path``
-    (``transport.flags.read_flag_value``; a ``Path`` is always a file); ``ValueError``
+    """The credentials ``--flag`` gives: inline, ``file://path``, ``/path`` or a relative
+    path (one word that is not JSON; a ``Path`` is always a file); ``ValueError``
     naming the flag or the file when unreadable or malformed."""
-    text = f"file://{value}" if isinstance(value, Path) else value.strip()
+    text = value.strip() if isinstance(value, str) else str(value)
+    if isinstance(value, Path) or (flag_path(text) is None and text[:1] != "{"
+                                   and len(text.split()) == 1):
+        # Mesos' credentials flags are paths: one word that is not JSON names a file,
+        # relative ones too ("principal secret" inline has two)
+        text = f"file://{text}"
     where = flag_path(text) or f"--{flag}"
     return parse_credentials(read_flag_value(text, flag, "credentials"), where)
 

@@ -86,3 +86,14 @@ def test_inline_http_credentials_are_never_shown_but_a_file_is(tmp_path: Path) -
 def _flags_json(*argv: str) -> str:
     config = master_from_flags(master_flags().parse(list(argv), env={}, exit_on_error=False))
     return config.security.flags_json()["http_credentials"]
+
+
+def test_a_relative_credentials_path_is_a_file_as_in_mesos(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "creds").write_text("a x\n")
+    monkeypatch.chdir(tmp_path)
+    config = master_from_flags(master_flags().parse(["--credentials=creds"], env={},
+                                                    exit_on_error=False))
+    assert config.credentials == {"a": "x"}
+    with pytest.raises(FlagError, match="missing"):
+        _master("--credentials=missing")
