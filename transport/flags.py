@@ -14,11 +14,17 @@ Syntax follows Mesos: ``--name=value`` or ``--name value``; booleans as ``--name
 A flag not on the command line takes ``MESETA_<NAME>`` (upper case) from the
 environment, then its default. Used by the console scripts; libraries take the
 resulting values, never ``sys.argv``.
+
+Flags whose value is a document (``--acls``, ``--rate_limits``, the credentials flags)
+take it inline or from a file, with Mesos' rule: a value starting with ``file://`` or
+``/`` names a file to read, anything else is the text itself (``read_flag_value``;
+``load_json_flag`` also decodes JSON). Their errors name the flag.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +37,8 @@ __all__ = [
     "FlagError",
     "Flags",
     "at_least",
+    "flag_path",
+    "load_json_flag",
     "not_negative",
     "one_of",
     "parse_bool",
@@ -38,6 +46,7 @@ __all__ = [
     "parse_duration",
     "port_number",
     "positive",
+    "read_flag_value",
 ]
 
 
@@ -123,6 +132,47 @@ def checked_by(parse: Callable[[str], object]) -> Callable[[str], str | None]:
     return check
 
 
+# --- documents given inline or in a file -------------------------------------------------
+
+
+def flag_path(value: str) -> str | None:
+    """The file a flag value names (it starts with ``file://`` or ``/``); ``None``: inline."""
+    if value.startswith("file://"):
+        return value[len("file://"):]
+    if value.startswith("/"):
+        return value
+    return None
+
+
+def read_flag_value(value: str, flag: str, inline: str = "inline text") -> str:
+    """The text of ``--flag``: the file's content when ``value`` names one (``flag_path``),
+    else ``value`` itself; ``FlagError`` naming the flag when the file cannot be read
+    (``inline`` says what an inline value would have been, for that message)."""
+    path = flag_path(value)
+    if path is None:
+        return value
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+    except UnicodeDecodeError as exc:
+        reason = f"not UTF-8 text ({exc.reason})"
+    raise FlagError(f"--{flag}: {value!r} is neither {inline} nor a readable file: {reason}")
+
+
+def load_json_flag(value: str, flag: str) -> Any:
+    """The JSON of ``--flag``, inline or in a file (``read_flag_value``); ``FlagError``
+    naming the flag (and the file) when it cannot be read or is not JSON."""
+    text = read_flag_value(value, flag, "JSON")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        path = flag_path(value)
+        where = f"--{flag}: " if path is None else f"--{flag}: {path}: "
+        raise FlagError(f"{where}not valid JSON: {exc}") from None
+
+
 def _converter(kind: type) -> Callable[[str], Any]:
     if kind is Duration:
         return parse_duration
@@ -194,8 +244,8 @@ class Flags:
                 problem = flag.check(value) if flag.check and value is not None else None
             except (FlagError, ValueError) as exc:
                 problem = str(exc)
-            if problem:
-                parser.error(f"{source}: {problem}")
+            if problem:  # said once, by where it came from, even if the problem names the flag
+                parser.error(f"{source}: {problem.removeprefix(f'--{flag.name}: ')}")
             values[flag.name] = value
         return argparse.Namespace(**values)
 

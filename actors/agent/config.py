@@ -361,8 +361,8 @@ def flags() -> Flags:
           "each hierarchy, that holds the containers' cgroups", check=_cgroups_root)
     add_curve_flags(f)
     f.add("credential", _credential, None, "file with this agent's principal and secret "
-          "('principal secret', or Mesos' JSON): authenticate with the master before "
-          "registering")
+          "('principal secret', or Mesos' JSON; /path, file://path or inline): authenticate "
+          "with the master before registering")
     f.add("trace", bool, False, "log every message sent and received")
     f.add("cpu_affinity", str, "auto", "where this node's Python threads run: auto (one "
           "core, the least busy, rechecked), none (anywhere) or a CPU number",
@@ -409,4 +409,4 @@ def from_flags(ns: argparse.Namespace) -> AgentConfig:
 
 
 def _credential(value: str) -> Credential:
-    return load_credential(value.removeprefix("file://"))
+    return load_credential(value, "credential")

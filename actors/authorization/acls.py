@@ -1,6 +1,6 @@
 """Mesos' ACLs and its local authorizer's decision, as pure functions.
 
-``--acls`` takes JSON (inline, a path, or ``file://path``) of Mesos' shape::
+``--acls`` takes JSON (inline, ``/path`` or ``file://path``) of Mesos' shape::
 
     {"permissive": true,
      "register_frameworks": [{"principals": {"values": ["a"]}, "roles": {"values": ["r"]}}],
@@ -23,13 +23,12 @@ So a caller with no principal is matched only by ``{"type": "ANY"}`` subjects.
 from __future__ import annotations
 
 import enum
-import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from actors.errors import ActorsError
+from transport.flags import FlagError, load_json_flag
 
 __all__ = ["ACTIONS", "ACLError", "ACLs", "Entity", "EntityType", "Rule", "load_acls",
            "parse_acls"]
@@ -201,21 +200,13 @@ def parse_acls(data: Any) -> ACLs:
 
 
 def load_acls(text: str) -> ACLs:
-    """``--acls``: inline JSON, ``file://path`` or a path; ``""`` is the permissive default."""
+    """``--acls``: inline JSON, ``file://path`` or ``/path`` (``transport.flags``' rule);
+    ``""`` is the permissive default."""
     text = text.strip()
     if not text:
         return ACLs()
-    if not text.startswith("{"):
-        path = text.removeprefix("file://")
-        if not os.path.isfile(path):
-            raise ACLError(f"{text!r} is neither JSON nor a readable file")
-        try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-        except OSError as exc:
-            raise ACLError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ACLError(f"not valid JSON: {exc}") from None
+        data = load_json_flag(text, "acls")
+    except FlagError as exc:
+        raise ACLError(str(exc)) from None
     return parse_acls(data)

@@ -21,7 +21,7 @@ from actors.authorization.credentials import load_credentials
 from actors.authorization.http_auth import RealmAuthenticator
 from actors.authorization.tls import server_context
 from transport import Node
-from transport.flags import Flags
+from transport.flags import Flags, flag_path
 
 __all__ = ["SecurityConfig", "add_flags", "from_flags", "secure_node"]
 
@@ -58,7 +58,7 @@ class SecurityConfig:
             "acls": self.acls_source,
             "authenticate_http_readonly": str(self.authenticate_http_readonly).lower(),
             "authenticate_http_readwrite": str(self.authenticate_http_readwrite).lower(),
-            "http_credentials": "(inline)" if creds.lstrip().startswith("{") else creds,
+            "http_credentials": creds if not creds or flag_path(creds.strip()) else "(inline)",
             "ssl_enabled": str(self.ssl_enabled).lower(),
             "ssl_cert_file": self.ssl_cert_file, "ssl_key_file": self.ssl_key_file,
         }
@@ -75,7 +75,7 @@ def _problem(load: Callable[[str], Any]) -> Callable[[str], str | None]:
 
 
 def add_flags(f: Flags) -> None:
-    f.add("acls", str, "", "ACLs as Mesos' JSON (inline, a path or file://path): who may "
+    f.add("acls", str, "", "ACLs as Mesos' JSON (inline, /path or file://path): who may "
           "register frameworks, run tasks as which users, tear down, view, read sandboxes "
           "(default: none, everything allowed)", check=_problem(load_acls))
     f.add("authenticate_http_readonly", bool, False,
@@ -84,7 +84,7 @@ def add_flags(f: Flags) -> None:
           "require HTTP Basic credentials for the endpoints that change things (teardown, "
           "/api/v1)")
     f.add("http_credentials", str, "", 'HTTP credentials: {"credentials": [{"principal": '
-          '..., "secret": ...}]} inline, a path or file://path',
+          '..., "secret": ...}]} inline, /path or file://path',
           check=_problem(load_credentials))
     f.add("ssl_enabled", bool, False, "serve HTTPS instead of HTTP (needs --ssl_cert_file "
           "and --ssl_key_file)")

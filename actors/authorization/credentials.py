@@ -1,16 +1,17 @@
 """Credentials files (Mesos' ``--credentials`` / ``--http_credentials`` format).
 
-JSON ``{"credentials": [{"principal": "p", "secret": "s"}, ...]}`` inline, in a file
-(a path or ``file://path``), or the plain text format: one ``principal secret`` per line.
+JSON ``{"credentials": [{"principal": "p", "secret": "s"}, ...]}`` or the plain text
+format, one ``principal secret`` per line; inline or in a file (``/path`` or
+``file://path``: ``transport.flags.read_flag_value``).
 ``load_credentials`` returns ``{principal: secret}``; ``CredentialsError`` says what is
 wrong. Read by the master's and agent's flags; pure. The format is parsed by
-``actors.messages.authentication.parse_credentials`` (the same as ``--credentials``).
+``actors.messages.authentication.read_credentials`` (the same as ``--credentials``).
 """
 
 from __future__ import annotations
 
 from actors.errors import ActorsError
-from actors.messages.authentication import parse_credentials
+from actors.messages.authentication import read_credentials
 
 __all__ = ["CredentialsError", "load_credentials"]
 
@@ -20,24 +21,11 @@ class CredentialsError(ActorsError, ValueError):
 
 
 def load_credentials(text: str) -> dict[str, str]:
-    """``{principal: secret}`` from inline JSON, a file path or ``file://path``."""
-    text = text.strip()
-    if not text:
+    """``{principal: secret}`` of ``--http_credentials``: inline, ``file://path`` or ``/path``."""
+    if not text.strip():
         return {}
     try:
-        if text.startswith("{"):
-            found = parse_credentials(text, "credentials")
-        else:
-            path = text.removeprefix("file://")
-            found = parse_credentials(read_text(path), path)
+        found = read_credentials(text, "http_credentials")
     except ValueError as exc:
         raise CredentialsError(str(exc)) from None
     return {c.principal: c.secret for c in found}
-
-
-def read_text(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except OSError as exc:
-        raise CredentialsError(f"cannot read {path}: {exc.strerror or exc}") from None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from actors.authorization import config as security_flags
 from actors.authorization.config import SecurityConfig
@@ -27,6 +26,7 @@ from transport.flags import (
     one_of,
     port_number,
     positive,
+    read_flag_value,
 )
 
 __all__ = [
@@ -245,10 +245,11 @@ def flags() -> Flags:
     f.add("authenticate_agents", bool, False, "only authenticated agents may register")
     f.add("credentials", _credentials, None, "file of the principals and secrets frameworks "
           "and agents authenticate with: Mesos' JSON {\"credentials\": [{\"principal\": "
-          "..., \"secret\": ...}]} or one 'principal secret' per line")
+          "..., \"secret\": ...}]} or one 'principal secret' per line (/path, file://path "
+          "or inline)")
     f.add("rate_limits", _rate_limits, "", "per-principal limits of framework messages, "
           "Mesos' JSON {\"limits\": [{\"principal\": ..., \"qps\": ..., \"capacity\": ...}], "
-          "\"aggregate_default_qps\": ...} or a file holding it")
+          "\"aggregate_default_qps\": ...} inline, /path or file://path")
     f.add("trace", bool, False, "log every message sent and received (trace.send/trace.recv)")
     f.add("cpu_affinity", str, "auto", "where this node's Python threads run: auto (one "
           "core, the least busy, rechecked), none (anywhere) or a CPU number",
@@ -297,18 +298,14 @@ def from_flags(ns: argparse.Namespace) -> MasterConfig:
 
 
 def _credentials(value: str) -> dict[str, str]:
-    return load_credentials(value.removeprefix("file://"))
+    return load_credentials(value, "credentials")
 
 
 def _rate_limits(value: str) -> str:
-    """The JSON of ``--rate_limits``, given inline or as a file (``file://`` optional)."""
+    """The JSON of ``--rate_limits``: inline, ``file://path`` or ``/path``."""
     text = value.strip()
-    if text and not text.startswith("{"):
-        path = Path(text.removeprefix("file://"))
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    if text:
+        text = read_flag_value(text, "rate_limits", "JSON")
     if text:
         RateLimits.parse(text)
     return text

@@ -12,11 +12,13 @@ secret, so the secret never travels)::
     client -> master  AuthenticationStep(data=hmac(secret, nonce))
     master -> client  AuthenticationCompleted | AuthenticationFailed | AuthenticationError
 
-Also here, because the driver and the agent share them: ``Credential`` and the files
+Also here, because the driver and the agent share them: ``Credential`` and the flags
 that hold credentials (``load_credential``: ``--credential`` / ``MESETA_CREDENTIAL``;
-``load_credentials``: the master's ``--credentials``), both Mesos' JSON or one
-``principal secret`` per line; ``respond`` (the HMAC); and ``Authenticatee``, the
-client's side of the exchange as a pure state machine.
+``load_credentials``: the master's ``--credentials``; ``read_credentials`` for any, also
+``--http_credentials``), given inline, as ``file://path`` or ``/path``
+(``transport.flags.read_flag_value``), in Mesos' JSON or one ``principal secret`` per
+line; ``respond`` (the HMAC); and ``Authenticatee``, the client's side of the exchange as
+a pure state machine.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from transport.codec import message
+from transport.flags import flag_path, read_flag_value
 
 __all__ = [
     "MECHANISM",
@@ -44,6 +47,7 @@ __all__ = [
     "load_credential",
     "load_credentials",
     "parse_credentials",
+    "read_credentials",
     "respond",
 ]
 
@@ -144,26 +148,33 @@ def parse_credentials(text: str, where: str) -> list[Credential]:
     return found
 
 
-def _read(path: str | Path) -> str:
-    try:
-        return Path(path).read_text()
-    except OSError as exc:
-        raise ValueError(f"cannot read the credentials file {path}: {exc.strerror}") from None
+def read_credentials(value: str | Path, flag: str) -> list[Credential]:
+    """The credentials ``--flag`` gives: inline, ``file://path``, ``/path`` or a relative
+    path (one word that is not JSON; a ``Path`` is always a file); ``ValueError``
+    naming the flag or the file when unreadable or malformed."""
+    text = value.strip() if isinstance(value, str) else str(value)
+    if isinstance(value, Path) or (flag_path(text) is None and text[:1] != "{"
+                                   and len(text.split()) == 1):
+        # Mesos' credentials flags are paths: one word that is not JSON names a file,
+        # relative ones too ("principal secret" inline has two)
+        text = f"file://{text}"
+    where = flag_path(text) or f"--{flag}"
+    return parse_credentials(read_flag_value(text, flag, "credentials"), where)
 
 
-def load_credentials(path: str | Path) -> dict[str, str]:
+def load_credentials(value: str | Path, flag: str = "credentials") -> dict[str, str]:
     """The master's ``--credentials``: principal -> secret; ``ValueError`` if malformed."""
-    found = parse_credentials(_read(path), str(path))
+    found = read_credentials(value, flag)
     if not found:
-        raise ValueError(f"{path}: no credentials")
+        raise ValueError(f"--{flag}: no credentials")
     return {c.principal: c.secret for c in found}
 
 
-def load_credential(path: str | Path) -> Credential:
+def load_credential(value: str | Path, flag: str = "credential") -> Credential:
     """An agent's ``--credential`` / a driver's ``MESETA_CREDENTIAL``: exactly one."""
-    found = parse_credentials(_read(path), str(path))
+    found = read_credentials(value, flag)
     if len(found) != 1:
-        raise ValueError(f"{path}: expected one credential, found {len(found)}")
+        raise ValueError(f"--{flag}: expected one credential, found {len(found)}")
     return found[0]
 
 
