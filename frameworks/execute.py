@@ -45,6 +45,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from actors.cli.client import CliError, HttpAccess
 from actors.messages import (
     CommandInfo,
     Environment,
@@ -57,7 +58,6 @@ from actors.messages import (
     TaskStatus,
     is_terminal,
 )
-from actors.cli.client import CliError, HttpAccess
 from actors.resources import Resources
 from actors.resources.values import validate_role
 from frameworks.scheduler import Scheduler

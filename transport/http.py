@@ -39,7 +39,10 @@ HTTPS: a ``Node`` started with ``http_ssl`` (an ``ssl.SSLContext``) serves TLS o
 
 A route's answer to ``GET`` carries ``Access-Control-Allow-Origin: *`` (unless the handler
 set it), so a page served by one node (the master's web UI) may read another's state and
-sandbox files (``/state``, ``/files/read``); nothing that changes state is opened that way.
+sandbox files (``/state``, ``/files/read``); nothing that changes state is opened that way,
+and neither are credentialed reads (no ``Access-Control-Allow-Credentials``: any page the
+user visits could read with their cached credentials): the web UI reads an
+authenticating agent's files through the master (``actors.master.files_proxy``).
 """
 
 from __future__ import annotations

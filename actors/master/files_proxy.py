@@ -24,9 +24,12 @@ reached.
 
 from __future__ import annotations
 
+import http.client
 import os
 import urllib.error
 import urllib.parse
+from email.message import Message
+from typing import cast
 
 from actors.cli.client import CliError, HttpAccess, get_json
 from transport import Node
@@ -80,8 +83,10 @@ def install_files_proxy(node: Node, scheme: str = "http", cafile: str | None = N
 
 def forward(url: str, access: HttpAccess) -> HttpResponse:
     """The agent's answer to ``GET url`` as this route's answer."""
+    headers: Message
     try:
-        with access.open(url, TIMEOUT) as reply:
+        with access.open(url, TIMEOUT) as opened:
+            reply = cast(http.client.HTTPResponse, opened)
             status, headers, body = reply.status, reply.headers, reply.read()
     except urllib.error.HTTPError as exc:
         status, headers, body = exc.code, exc.headers, exc.read()

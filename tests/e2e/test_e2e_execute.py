@@ -54,3 +54,9 @@ def test_meseta_execute_reads_an_authenticating_agent_only_with_good_credentials
         assert "meseta-execute: cannot read the task's stdout" in bad.stderr, bad.stderr
         assert "HTTP 401" in bad.stderr and hint in bad.stderr, bad.stderr
         assert "Traceback" not in bad.stderr
+    # `meseta execute` passes the CLI's own --principal / --secret on
+    cli = subprocess.run([str(BIN / "meseta"), "execute", f"--master={master.http}",
+                          "--principal=ops", f"--secret={CREDENTIALS['ops']}", "--name=cli",
+                          "--command=echo via-the-cli"], capture_output=True, text=True,
+                         timeout=120)
+    assert cli.returncode == 0 and "via-the-cli" in cli.stdout, cli.stdout + cli.stderr

@@ -148,7 +148,7 @@ async function refreshOnce() {
     for (const a of agents.agents) if (a.url) ui.agentUrls[a.id] = a.url;
     showError(null);
   } catch (e) {
-    showError(`Cannot read the master: ${e.message}`);
+    showError(`Cannot read the master: ${e.message}`, e.status === 401);
   }
   if (ui.state) {
     try { await pageData(); } catch (e) { showError(e.message); }
@@ -158,10 +158,12 @@ async function refreshOnce() {
     "updated " + new Date().toLocaleTimeString();
 }
 
-function showError(text) {
+// A 401: the master wants credentials; /webui/login makes the browser ask for them.
+function showError(text, signIn) {
   const el = document.getElementById("error");
   el.hidden = !text;
-  el.textContent = text || "";
+  el.replaceChildren(text || "");
+  if (signIn) el.append(" — ", link("/webui/login" + location.hash, "sign in"));
 }
 
 // Whatever the current page needs beyond /master/state: a task's sandbox and trace.
