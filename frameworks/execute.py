@@ -22,7 +22,14 @@ this tool asks the agent's HTTP endpoint (the offer's ``url``, else the agent's 
 with port + 100, Meseta's default ``--http_port``) for ``/state`` (``flags.work_dir``),
 then ``/files/read?path=<sandbox>/stdout&offset=0``; when that route is missing it
 reads the file directly if the path exists on this machine (a local cluster).
-Anything else is skipped silently.
+Anything else is skipped silently, except the agent's refusal: an agent with
+``--authenticate_http_readonly`` wants ``--principal`` / ``--secret`` (HTTP Basic, sent
+on every agent read; ``MESETA_PRINCIPAL`` / ``MESETA_SECRET`` also work), and
+``--cacert`` trusts a CA for an agent serving HTTPS. The agent's 401 or 403 (its
+``access_sandboxes`` ACL) is printed as one line on stderr, and the file is then not read
+from disk either; the exit status still says how the task ended. The credentials go only
+to HTTP reads (the ``meseta`` CLI's ``HttpAccess``); the framework authenticates to the
+master with the driver's own ``MESETA_CREDENTIAL``.
 """
 
 from __future__ import annotations
@@ -31,13 +38,14 @@ import json
 import shlex
 import sys
 import threading
+import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from actors.cli.client import CliError, HttpAccess
 from actors.messages import (
     CommandInfo,
     Environment,
@@ -58,8 +66,8 @@ from transport import PID
 from transport.flags import Duration, Flags, checked_by
 from transport.logs import configure
 
-__all__ = ["ExecuteScheduler", "check_master", "check_role", "flags", "main",
-           "read_sandbox_stdout", "run"]
+__all__ = ["ExecuteScheduler", "SandboxRefused", "check_master", "check_role", "flags",
+           "main", "read_sandbox_stdout", "run"]
 
 DECLINE_SECONDS = 3600.0
 """Offers this tool does not use are declined for an hour."""
@@ -118,6 +126,10 @@ def flags() -> Flags:
           "give up when the framework is not registered within this time")
     f.add("ip", str, "127.0.0.1", "IP address this framework's node listens on")
     f.add("log_level", str, "warning", "log level of this tool's own log lines (to stderr)")
+    f.add("principal", str, None, "HTTP Basic principal for reading the task's output from "
+          "its agent (an agent with --authenticate_http_readonly)")
+    f.add("secret", str, None, "the principal's HTTP secret")
+    f.add("cacert", str, None, "trust this CA (PEM) for an agent serving HTTPS")
     return f
 
 
@@ -193,27 +205,34 @@ class ExecuteScheduler(Scheduler):
         self.done.set()
 
 
+class SandboxRefused(Exception):
+    """The agent refused to show the sandbox (401 or 403); the message says why."""
+
+
 def read_sandbox_stdout(offer: Offer, framework_id: str, task_id: str,
-                        agent_pid: PID | None = None, timeout: float = 5.0) -> str | None:
+                        agent_pid: PID | None = None, timeout: float = 5.0,
+                        access: HttpAccess | None = None) -> str | None:
     """The task's ``stdout`` through the agent's HTTP endpoint or this machine's disk.
 
     The agent's HTTP endpoint is the offer's ``url`` if the master set it, else the
-    agent's ZeroMQ PID with port + 100 (Meseta's default ``--http_port``).
+    agent's ZeroMQ PID with port + 100 (Meseta's default ``--http_port``); ``access``
+    says how to reach it (credentials, CA). ``SandboxRefused`` when the agent refuses.
     """
+    access = access or HttpAccess.from_env()
     bases = []
     if offer.url is not None:
         address = offer.url.address
-        bases.append(f"{offer.url.scheme or 'http'}://{address.ip or address.hostname}"
-                     f":{address.port}")
+        bases.append(f"{offer.url.scheme or access.scheme}://"
+                     f"{address.ip or address.hostname}:{address.port}")
     if agent_pid is not None:
-        bases.append(f"http://{agent_pid.host}:{agent_pid.port + 100}")
+        bases.append(f"{access.scheme}://{agent_pid.host}:{agent_pid.port + 100}")
     for base in bases:
-        work_dir = _agent_work_dir(base, offer.agent_id, timeout)
+        work_dir = _agent_work_dir(base, offer.agent_id, timeout, access)
         if work_dir is None:
             continue
         path = (f"{work_dir}/agents/{offer.agent_id}/frameworks/{framework_id}"
                 f"/executors/{task_id}/runs/latest/stdout")
-        text = _files_read(base, path, timeout)
+        text = _files_read(base, path, timeout, access)
         if text is not None:
             return text
         try:
@@ -223,24 +242,44 @@ def read_sandbox_stdout(offer: Offer, framework_id: str, task_id: str,
     return None
 
 
-def _agent_work_dir(base: str, agent_id: str, timeout: float) -> str | None:
+def _get(base: str, route: str, timeout: float, access: HttpAccess) -> bytes | None:
+    """The body of ``GET base + route``; None when it cannot be had; ``SandboxRefused``
+    on 401/403."""
     try:
-        with urllib.request.urlopen(f"{base}/state", timeout=timeout) as reply:
-            state = json.loads(reply.read())
-        if state.get("id", agent_id) not in (agent_id, ""):
+        with access.open(base + route, timeout) as reply:
+            return reply.read()
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):
+            hint = (" (give --principal and --secret, or MESETA_PRINCIPAL and MESETA_SECRET)"
+                    if exc.code == 401 and access.authorization is None else "")
+            what = "credentials refused" if exc.code == 401 else "not authorized"
+            raise SandboxRefused(f"the agent at {base} answered HTTP {exc.code} to "
+                                 f"{route.split('?')[0]} ({what}){hint}") from None
+        return None
+    except CliError as exc:  # the --cacert cannot be used
+        raise SandboxRefused(str(exc)) from None
+    except OSError:  # unreachable, or no such route or file
+        return None
+
+
+def _agent_work_dir(base: str, agent_id: str, timeout: float,
+                    access: HttpAccess) -> str | None:
+    body = _get(base, "/state", timeout, access)
+    try:
+        state = json.loads(body) if body is not None else None
+        if state is None or state.get("id", agent_id) not in (agent_id, ""):
             return None  # some other agent answers there
         return str(state["flags"]["work_dir"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
-def _files_read(base: str, path: str, timeout: float) -> str | None:
+def _files_read(base: str, path: str, timeout: float, access: HttpAccess) -> str | None:
     query = urllib.parse.urlencode({"path": path, "offset": 0})
-    try:
-        with urllib.request.urlopen(f"{base}/files/read?{query}", timeout=timeout) as reply:
-            body = reply.read().decode(errors="replace")
-    except OSError:  # HTTPError (404: no such route or file) is an OSError
+    raw = _get(base, f"/files/read?{query}", timeout, access)
+    if raw is None:
         return None
+    body = raw.decode(errors="replace")
     try:
         data = json.loads(body)
     except ValueError:
@@ -276,6 +315,7 @@ def run(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr,
         if not getattr(values, required):
             print(f"meseta-execute: error: missing required flag --{required}", file=err)
             return 2
+    access = HttpAccess.from_env(values.principal, values.secret, values.cacert)
     command = build_command(values.command, values.shell,
                             parse_env(values.env) if values.env else None)
     if not command.value:
@@ -288,7 +328,8 @@ def run(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr,
                          capabilities=frozenset({FrameworkCapability.TASK_KILLING_STATE}))
     driver = SchedulerDriver.create(scheduler, info, values.master, values.ip)
     try:
-        return _wait(driver, scheduler, values.master, values.registration_timeout, out, err)
+        return _wait(driver, scheduler, values.master, values.registration_timeout, out, err,
+                     access)
     except KeyboardInterrupt:
         print("Interrupted: tearing the framework down", file=err)
         return 1
@@ -298,7 +339,7 @@ def run(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr,
 
 
 def _wait(driver: SchedulerDriver, scheduler: ExecuteScheduler, master: str, timeout: float,
-         out: TextIO, err: TextIO) -> int:
+          out: TextIO, err: TextIO, access: HttpAccess) -> int:
     driver.start()
     if not scheduler.registered_event.wait(timeout):
         print(f"meseta-execute: error: no master at {master} registered the framework "
@@ -312,8 +353,12 @@ def _wait(driver: SchedulerDriver, scheduler: ExecuteScheduler, master: str, tim
         return 1
     offer = scheduler.launched_on
     if offer is not None and scheduler.final_state is not None:
-        stdout = read_sandbox_stdout(offer, driver.framework_id, scheduler.task_id,
-                                     driver.agent_pid(offer.agent_id))
+        try:
+            stdout = read_sandbox_stdout(offer, driver.framework_id, scheduler.task_id,
+                                         driver.agent_pid(offer.agent_id), access=access)
+        except SandboxRefused as exc:
+            print(f"meseta-execute: cannot read the task's stdout: {exc}", file=err, flush=True)
+            stdout = None
         if stdout:
             out.write(stdout if stdout.endswith("\n") else stdout + "\n")
             out.flush()

@@ -39,7 +39,10 @@ HTTPS: a ``Node`` started with ``http_ssl`` (an ``ssl.SSLContext``) serves TLS o
 
 A route's answer to ``GET`` carries ``Access-Control-Allow-Origin: *`` (unless the handler
 set it), so a page served by one node (the master's web UI) may read another's state and
-sandbox files (``/state``, ``/files/read``); nothing that changes state is opened that way.
+sandbox files (``/state``, ``/files/read``); nothing that changes state is opened that way,
+and neither are credentialed reads (no ``Access-Control-Allow-Credentials``: any page the
+user visits could read with their cached credentials): the web UI reads an
+authenticating agent's files through the master (``actors.master.files_proxy``).
 """
 
 from __future__ import annotations
@@ -246,7 +249,7 @@ class HttpServer:
             return web.json_response(self.node.describe())
         if path == "/__trace__":
             return await self._trace(request)
-        plain = self.node.thread_routes.get(path)
+        plain = _thread_route(self.node.thread_routes, path)
         if plain is not None:
             preq = HttpRequest(request.method, path, dict(request.query),
                                CIMultiDict(request.headers), await request.read(), principal)
@@ -359,6 +362,16 @@ class HttpServer:
             _log.exception("HTTP handler failed", path=req.path)
             resp = HttpResponse.json({"error": f"{type(exc).__name__}: {exc}"}, status=500)
         self._loop.call_soon_threadsafe(_settle, reply, resp)
+
+
+def _thread_route(routes: Mapping[str, HttpHandler], path: str) -> HttpHandler | None:
+    """The worker-thread route serving ``path``: its exact route, else the longest
+    ``.../`` prefix of it."""
+    exact = routes.get(path)
+    if exact is not None:
+        return exact
+    prefixes = [p for p in routes if p.endswith("/") and path.startswith(p)]
+    return routes[max(prefixes, key=len)] if prefixes else None
 
 
 def _run_plain(handler: HttpHandler, req: HttpRequest) -> HttpResponse:

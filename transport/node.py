@@ -305,7 +305,8 @@ class Node:
             self.routes[f"/{proc.pid.name}{path}"] = (proc, handler)
 
     def add_thread_route(self, path: str, handler: HttpHandler) -> None:
-        """Serve ``handler`` at ``path`` on a worker thread, never on an actor's thread."""
+        """Serve ``handler`` at ``path`` on a worker thread, never on an actor's thread
+        (a ``path`` ending in ``/``: every path under it; see ``transport.http``)."""
         with self._lock:
             self.thread_routes[path] = handler
 

@@ -2,7 +2,9 @@
 
 Every flag is ``meseta-execute``'s (``--name``, ``--command``, ``--resources``, …)
 except ``--master``, which is the CLI's (HTTP, see ``actors.cli.main``): the task goes to
-the leader's ZeroMQ address, the ``pid`` in its ``/master/state``.
+the leader's ZeroMQ address, the ``pid`` in its ``/master/state``. The CLI's
+``--principal`` / ``--secret`` / ``--cacert`` are passed on, so the task's output is read
+from its agent with them too.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         argv = argv[1:]
     pid = str(get_json(f"{args.master_base}/master/state").get("pid", ""))
     argv.insert(0, f"--master={pid.split('@', 1)[1]}")
+    for name in ("principal", "secret", "cacert"):
+        if getattr(args, name, None) is not None:
+            argv.insert(1, f"--{name}={getattr(args, name)}")
     return run(argv, out=out, err=sys.stderr, configure_logging=True)
 
 

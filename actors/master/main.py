@@ -33,6 +33,7 @@ from actors.authorization.config import secure_node
 from actors.authorization.tls import TlsError
 from actors.master.actor import MasterActor
 from actors.master.config import flags, from_flags
+from actors.master.files_proxy import install_files_proxy
 from actors.master.trace_route import install_trace_route
 from actors.registry import Registrar, RegistryError, Storage, open_storage
 from transport.curve import CurveError, curve_keys
@@ -79,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"meseta-master: cannot start: {exc}", file=sys.stderr)
         return 1
     install_trace_route(node, config.security.scheme, config.security.ssl_cert_file or None)
+    install_files_proxy(node, config.security.scheme, config.security.ssl_cert_file or None)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -11,6 +11,14 @@ is sent with ``Cache-Control: no-cache``; the assets may be kept by the browser 
 (``{"agents": [{"id", "hostname", "http_port", "url"}]}``): the browser reads a task's
 sandbox straight from its agent (``/state`` for the executor's directory, then
 ``/files/read``), which answers cross-origin (``transport.http`` allows any origin on GET).
+When it cannot (the agent wants credentials: a browser sends none cross-origin), the page
+reads the sandbox through the master's ``/agents/<agent_id>/files/*``
+(``actors.master.files_proxy``, which forwards the page's own credentials).
+
+``GET /webui/login`` is the page's "sign in": it sits in the master's readonly realm, so
+with ``--authenticate_http_readonly`` the browser asks its user for credentials there (a
+top-level page always may), then it redirects to ``/``; the browser then sends them with
+the page's own reads. (The static files are open, so nothing else asks at load.)
 """
 
 from __future__ import annotations
@@ -69,6 +77,8 @@ def install_webui(master: MasterActor) -> None:
     for name in FILES:
         master.route(f"/webui/{name}", serve(name))
     master.route("/webui/agents.json", lambda request: _agents(master, request))
+    master.route("/webui/login", lambda request: HttpResponse(
+        303, b"", "text/plain", {"Location": "/", "Cache-Control": "no-store"}))
 
 
 def _agents(master: MasterActor, request: HttpRequest) -> HttpResponse:

@@ -151,6 +151,56 @@ def test_sandbox_files_honour_access_sandboxes(cluster: LocalCluster) -> None:
         assert status == 401
 
 
+def test_the_masters_files_proxy_passes_the_callers_credentials_and_the_agents_acl(
+        cluster: LocalCluster) -> None:
+    """``/agents/<agent_id>/files/*`` on the master (the web UI's way to an authenticating
+    agent): the master's readonly realm first, then the agent sees the caller's own
+    credentials, so its access_sandboxes ACL decides for the real principal."""
+    sandboxes = acls_flag(access_sandboxes=[
+        {"principals": {"values": ["ops"]}, "users": {"type": "ANY"}},
+        {"principals": {"type": "ANY"}, "users": {"type": "NONE"}}])
+    master = cluster.master(*FAST, "--authenticate_http_readonly", credentials_flag())
+    agent = cluster.agent(master, "cpus:4;mem:4096;disk:4096;ports:[31000-32000]",
+                          *AUTH, sandboxes)
+    with framework(master.address) as (driver, sched):
+        offer = sched.wait("offer")
+        driver.launch_tasks([offer.id], [command_task("out", offer, "echo proxied")])
+        sched.wait_state("out", TaskState.TASK_FINISHED)
+        fid = state_as(master, "ops")["frameworks"][0]["id"]
+        directory = f"/frameworks/{fid}/executors/out/runs/latest"
+        proxy = f"{master.http}/agents/{offer.agent_id}/files"
+        read = f"{proxy}/read?" + urllib.parse.urlencode({"path": f"{directory}/stdout",
+                                                          "offset": 0})
+
+        def read_as_ops() -> bytes | None:
+            status, _, body = call(read, principal="ops")
+            return body if status == 200 and b"proxied" in body else None
+
+        assert json.loads(wait_for(read_as_ops, what="ops reads through the master"))[
+            "data"] == "proxied\n"
+        status, _, body = call(f"{proxy}/browse?" + urllib.parse.urlencode(
+            {"path": directory}), principal="ops")
+        assert status == 200 and f"{directory}/stdout" in [e["path"] for e in json.loads(body)]
+        status, headers, body = call(f"{proxy}/download?" + urllib.parse.urlencode(
+            {"path": f"{directory}/stdout"}), principal="ops")
+        assert status == 200 and body == b"proxied\n"
+        assert headers["Content-Disposition"] == "attachment; filename=stdout"
+        # alice may read no sandbox: the agent says so for her, through the master
+        status, _, body = call(read, principal="alice")
+        assert status == 403 and b"not authorized" in body, body
+        # no credentials: the master's own realm answers first
+        status, headers, _ = call(read)
+        assert status == 401
+        assert headers["WWW-Authenticate"] == 'Basic realm="mesos-master-readonly"'
+        # nothing but the agent's three file routes, of a registered agent
+        for bad in (f"/agents/{offer.agent_id}/state", f"/agents/{offer.agent_id}/files/x",
+                    "/agents/no-such-agent/files/read?path=/x", f"/agents/{offer.agent_id}"):
+            assert call(f"{master.http}{bad}", principal="ops")[0] == 404, bad
+        # what the proxy is for: the agent itself wants credentials the browser lacks
+        direct = read.replace(f"{master.http}/agents/{offer.agent_id}", agent.http)
+        assert call(direct)[0] == 401 and call(direct, principal="ops")[0] == 200
+
+
 def sched_framework_id(master: Node) -> str:
     frameworks = state(master)["frameworks"]
     assert frameworks

@@ -1,7 +1,8 @@
 """HTTPS end to end: a master and an agent serving TLS with a self-signed certificate
 (made with openssl) and HTTP Basic on; a client trusting the certificate gets in, plain
-HTTP and untrusting clients do not; the ``meseta`` CLI and the master's ``/master/trace``
-(which asks every agent) work over TLS with credentials."""
+HTTP and untrusting clients do not; the ``meseta`` CLI, ``meseta-execute``, the master's
+``/master/trace`` (which asks every agent) and its ``/agents/<agent_id>/files/*`` work over
+TLS with credentials."""
 
 from __future__ import annotations
 
@@ -88,6 +89,21 @@ def test_the_cli_and_the_trace_route_work_over_tls_with_credentials(
     assert trace["nodes"][0].startswith("https://")
     assert any(m.get("type") == "RunTask" or "RunTask" in json.dumps(m)
                for m in trace["messages"])
+    # the master's sandbox proxy asks the agent over HTTPS with the caller's credentials
+    state = json.loads(call(f"{master.http}/master/state", principal="ops",
+                            context=trusting)[2])
+    fid = (state["frameworks"] + state["completed_frameworks"])[0]["id"]
+    agent_id = state["agents"][0]["id"]
+    read = (f"{master.http}/agents/{agent_id}/files/read?offset=0&path=/frameworks/{fid}"
+            "/executors/tls-task/runs/latest/stdout")
+    status, _, body = call(read, principal="ops", context=trusting)
+    assert status == 200 and json.loads(body)["data"] == "over-tls\n", body
+    # and meseta-execute reads its task's stdout over HTTPS with --cacert and credentials
+    ran = subprocess.run([str(BIN / "meseta-execute"), f"--master={master.address}",
+                          "--name=tls-exec", "--command=echo exec-over-tls",
+                          "--principal=ops", f"--secret={CREDENTIALS['ops']}",
+                          f"--cacert={cert[0]}"], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0 and "exec-over-tls" in ran.stdout, ran.stdout + ran.stderr
 
 
 def test_ssl_enabled_without_a_certificate_exits_with_a_reason(tmp_path: Path) -> None:

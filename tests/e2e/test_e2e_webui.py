@@ -2,8 +2,10 @@
 in this process with a long-running task that prints to its stdout, and Debian's
 ``chromium`` (installed by ./scripts/test) loading the master's page. The rendered DOM
 must show the agent, the task as TASK_RUNNING, and -- on the task's own page, whose
-sandbox is read from the agent cross-origin -- the task's stdout. The static files are
-served with their content types and nothing else under /webui/ is."""
+sandbox is read from the agent cross-origin -- the task's stdout. When the agent wants
+HTTP credentials (which the browser never sends it cross-origin), the page reads the
+sandbox through the master's ``/agents/<agent_id>/files/*`` with its own credentials.
+The static files are served with their content types and nothing else under /webui/ is."""
 
 from __future__ import annotations
 
@@ -22,9 +24,11 @@ from typing import Any
 
 import pytest
 
+from actors.authorization.http_auth import basic_authorization
 from actors.messages import TaskState
 from tests.e2e.conftest import LocalCluster, Node
 from tests.e2e.harness import WAIT, command_task, framework
+from tests.e2e.security import CREDENTIALS, acls_flag, call, credentials_flag
 
 FAST = ("--allocation_interval=100ms",)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -128,6 +132,7 @@ def test_browser_shows_a_running_task_its_agent_and_its_stdout(
         assert "hello-from-the-sandbox" in stdout.group(1)
         stderr = re.search(r'<pre[^>]*id="tail-stderr"[^>]*>(.*?)</pre>', page, re.S)
         assert stderr is not None and "to-stderr" in stderr.group(1)
+        assert "from the agent" in page and "through the master" not in page
         # The trace section answered one way or another: no /master/trace, no traced
         # messages (the nodes run without --trace), or the messages.
         trace = page.split("Message trace", 1)[1]
@@ -167,3 +172,69 @@ def test_a_standby_masters_page_names_and_links_the_leader(
     assert banner is not None and "not the leader" in banner.group(1), page[-2000:]
     assert re.search(rf'href="http://[^"/]+:{leader_port}/"', banner.group(1)), banner.group(1)
     assert leader.pid in banner.group(1)
+
+
+def test_a_sandbox_the_agent_guards_is_read_through_the_master_with_the_users_credentials(
+        cluster: LocalCluster, browser: Browser) -> None:
+    """Master and agent both with --authenticate_http_readonly, the agent with an
+    access_sandboxes ACL for ops only. The page, opened as ops (through /webui/login with
+    credentials in the URL, which the browser then sends to the master's origin only),
+    cannot read the agent
+    itself and shows the task's stdout read through the master; opened as alice, whom the
+    agent's ACL refuses, it shows the refusal and not the output."""
+    auth = ("--authenticate_http_readonly", credentials_flag())
+    master = cluster.master(*FAST, *auth)
+    cluster.agent(master, "cpus:4;mem:4096;disk:4096;ports:[31000-32000]", *auth,
+                  acls_flag(access_sandboxes=[
+                      {"principals": {"values": ["ops"]}, "users": {"type": "ANY"}},
+                      {"principals": {"type": "ANY"}, "users": {"type": "NONE"}}]))
+    with framework(master.address, name="webui-auth") as (driver, rec):
+        offer = rec.wait("offer")
+        driver.launch_tasks([offer.id], [command_task(
+            "guarded-1", offer, "echo hello-through-the-master; sleep 600")])
+        rec.wait_state("guarded-1", TaskState.TASK_RUNNING)
+        status, _, body = call(f"{master.http}/master/state", principal="ops")
+        assert status == 200, body
+        framework_id = json.loads(body)["frameworks"][0]["id"]
+        # /webui/login is in the master's readonly realm: the browser answers its
+        # challenge with the URL's credentials, follows it to the page and keeps them for
+        # the master's origin (a challenge from a page's own fetch would prompt, and hang)
+        hashpath = f"/webui/login#/tasks/{framework_id}/guarded-1"
+
+        def as_user(principal: str) -> str:
+            return master.http.replace("://", f"://{principal}:{CREDENTIALS[principal]}@", 1)
+
+        page = dom(browser, as_user("ops") + hashpath,
+                   lambda d: "hello-through-the-master" in d)
+        stdout = re.search(r'<pre[^>]*id="tail-stdout"[^>]*>(.*?)</pre>', page, re.S)
+        assert stdout is not None, page[-3000:]
+        assert "hello-through-the-master" in stdout.group(1)
+        assert "through the master" in page and "Cannot read the master" not in page
+
+        page = dom(browser, as_user("alice") + hashpath, lambda d: "HTTP 403" in d)
+        assert "guarded-1" in page and "Cannot read the master" not in page, page[-3000:]
+        assert "HTTP 403" in page and "hello-through-the-master" not in page
+
+
+def test_the_login_route_is_in_the_readonly_realm_and_leads_to_the_page(
+        cluster: LocalCluster) -> None:
+    """(A browser is not used: the page's own 401 would open a prompt headless chromium
+    never answers.)"""
+    master = cluster.master("--authenticate_http_readonly", credentials_flag())
+    status, headers, _ = call(f"{master.http}/webui/login")
+    assert status == 401
+    assert headers["WWW-Authenticate"] == 'Basic realm="mesos-master-readonly"'
+    assert call(f"{master.http}/webui/login", principal="ops", secret="wrong")[0] == 401
+    opener = urllib.request.build_opener(_NoRedirect)
+    request = urllib.request.Request(f"{master.http}/webui/login", headers={
+        "Authorization": basic_authorization("ops", CREDENTIALS["ops"])})
+    try:
+        opener.open(request, timeout=WAIT)
+        raise AssertionError("no redirect")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 303 and exc.headers["Location"] == "/"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None

@@ -166,3 +166,21 @@ def test_a_thread_route_runs_off_every_actor_thread(make_node: Callable[..., Nod
     assert _get(f"http://127.0.0.1:{node.http_port}/x/y?q=1") == {"q": "1"}
     actor_threads = {p.actor_ref.actor_class.__name__ for p in node.processes.values()}
     assert seen and seen[0] not in actor_threads and not seen[0].startswith("meseta-http")
+
+
+def test_a_thread_route_ending_in_a_slash_serves_the_paths_under_it(
+        make_node: Callable[..., Node]) -> None:
+    node = make_node(http_port=0)
+    node.add_thread_route("/p/", lambda r: HttpResponse.json({"short": r.path}))
+    node.add_thread_route("/p/q/", lambda r: HttpResponse.json({"long": r.path}))
+    node.add_thread_route("/p/exact", lambda r: HttpResponse.json({"exact": r.path}))
+    base = f"http://127.0.0.1:{node.http_port}"
+    assert _get(f"{base}/p/a/b") == {"short": "/p/a/b"}
+    assert _get(f"{base}/p/q/r") == {"long": "/p/q/r"}  # the longest prefix wins
+    assert _get(f"{base}/p/exact") == {"exact": "/p/exact"}
+    for path in ("/p", "/px/a"):  # look-alikes are not served
+        try:
+            urllib.request.urlopen(f"{base}{path}", timeout=WAIT)
+            raise AssertionError(f"{path} was served")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 404, path

@@ -1,7 +1,10 @@
 // Meseta web UI: reads the master's /master/state (and /webui/agents.json for the agents'
 // HTTP addresses), renders the page named by the location hash, and refreshes every 2 s.
 // A task's sandbox files are read straight from its agent (/state, /files/read), which
-// answers any origin on GET. No framework, no build step, nothing fetched from elsewhere.
+// answers any origin on GET; when that fails (the agent wants credentials the browser
+// does not send cross-origin, or it is out of the browser's reach) they are read
+// through the master's /agents/<agent_id>/files/* instead, which forwards this page's
+// own credentials. No framework, no build step, nothing fetched from elsewhere.
 "use strict";
 
 const REFRESH_MS = 2000;
@@ -15,8 +18,8 @@ const ui = {
   state: null,        // the last /master/state
   agentUrls: {},      // agent id -> "http://host:port"
   trace: {},          // task id -> {status, events}
-  sandboxes: {},      // "fid/tid" -> {directory, agentUrl} or {error}
-  tails: {},          // agent url + path -> {offset, text, pre, error}
+  sandboxes: {},      // "fid/tid" -> {directory, base, proxied} or {error}
+  tails: {},          // base + path -> {offset, text, pre, error}
   timer: null,
   busy: false,
 };
@@ -123,8 +126,10 @@ function findTask(st, fid, tid) {
 
 // --- fetching -----------------------------------------------------------------------
 
+// A path is made absolute from the origin: a page opened as http://user:secret@host/
+// may not fetch a URL relative to its own (which carries the credentials).
 async function getJson(url) {
-  const r = await fetch(url, {cache: "no-store"});
+  const r = await fetch(url.startsWith("/") ? location.origin + url : url, {cache: "no-store"});
   if (!r.ok) { const e = new Error(`${url}: HTTP ${r.status}`); e.status = r.status; throw e; }
   return r.json();
 }
@@ -143,7 +148,7 @@ async function refreshOnce() {
     for (const a of agents.agents) if (a.url) ui.agentUrls[a.id] = a.url;
     showError(null);
   } catch (e) {
-    showError(`Cannot read the master: ${e.message}`);
+    showError(`Cannot read the master: ${e.message}`, e.status === 401);
   }
   if (ui.state) {
     try { await pageData(); } catch (e) { showError(e.message); }
@@ -153,10 +158,12 @@ async function refreshOnce() {
     "updated " + new Date().toLocaleTimeString();
 }
 
-function showError(text) {
+// A 401: the master wants credentials; /webui/login makes the browser ask for them.
+function showError(text, signIn) {
   const el = document.getElementById("error");
   el.hidden = !text;
-  el.textContent = text || "";
+  el.replaceChildren(text || "");
+  if (signIn) el.append(" — ", link("/webui/login" + location.hash, "sign in"));
 }
 
 // Whatever the current page needs beyond /master/state: a task's sandbox and trace.
@@ -172,8 +179,7 @@ async function pageData() {
                      loadSandbox(found.framework, found.task)]);
   const box = ui.sandboxes[`${route.fid}/${route.tid}`];
   if (box && box.directory) {
-    await Promise.all(["stdout", "stderr"].map((name) =>
-      pollTail(box.agentUrl, `${box.directory}/${name}`)));
+    await Promise.all(["stdout", "stderr"].map((name) => pollTail(box, name)));
   }
 }
 
@@ -193,6 +199,14 @@ function executorHolds(executor, tid) {
           ...(executor.completed_tasks || [])].some((t) => t.id === tid);
 }
 
+// The sandbox through the master: the agent's virtual path of the executor's latest
+// run (a command task's executor has the task's id).
+function proxiedSandbox(framework, task) {
+  return {base: `/agents/${enc(task.agent_id)}`, proxied: true,
+          directory: `/frameworks/${framework.id}/executors/${task.executor_id || task.id}` +
+                     "/runs/latest"};
+}
+
 async function loadSandbox(framework, task) {
   const key = `${framework.id}/${task.id}`;
   if (ui.sandboxes[key] && ui.sandboxes[key].directory) return;
@@ -200,12 +214,13 @@ async function loadSandbox(framework, task) {
   if (!agentUrl) { ui.sandboxes[key] = {error: "the task's agent is not registered"}; return; }
   let agent;
   try { agent = await getJson(`${agentUrl}/state`); }
-  catch (e) { ui.sandboxes[key] = {error: `cannot read the agent: ${e.message}`}; return; }
+  catch (e) { ui.sandboxes[key] = proxiedSandbox(framework, task); return; }
   for (const f of [...agent.frameworks, ...(agent.completed_frameworks || [])]) {
     if (f.id !== framework.id) continue;
     for (const ex of [...f.executors, ...(f.completed_executors || [])]) {
       if (executorHolds(ex, task.id)) {
-        ui.sandboxes[key] = {directory: ex.directory, agentUrl};
+        ui.sandboxes[key] = {directory: ex.directory, base: agentUrl, proxied: false,
+                             fallback: proxiedSandbox(framework, task)};
         return;
       }
     }
@@ -215,10 +230,12 @@ async function loadSandbox(framework, task) {
 
 // Read what was appended to a file since the last poll: its size first (offset=-1),
 // then the bytes up to it, so the next offset is exact whatever the text decodes to.
-async function pollTail(agentUrl, path) {
-  const key = agentUrl + path;
+// A direct read the agent refuses (not a missing file) moves the sandbox to the master.
+async function pollTail(box, name) {
+  const path = `${box.directory}/${name}`;
+  const key = box.base + path;
   const tail = ui.tails[key] || (ui.tails[key] = {offset: null, text: "", pre: null});
-  const q = (o, l) => `${agentUrl}/files/read?path=${encodeURIComponent(path)}&offset=${o}` +
+  const q = (o, l) => `${box.base}/files/read?path=${encodeURIComponent(path)}&offset=${o}` +
     (l === undefined ? "" : `&length=${l}`);
   try {
     const size = (await getJson(q(-1))).offset;
@@ -234,6 +251,7 @@ async function pollTail(agentUrl, path) {
     tail.error = null;
   } catch (e) {
     tail.error = e.status === 404 ? "no such file (yet)" : e.message;
+    if (e.status !== 404 && box.fallback) Object.assign(box, box.fallback, {fallback: null});
   }
   return tail;
 }
@@ -415,13 +433,14 @@ function sandboxSection(framework, task) {
   const box = ui.sandboxes[`${framework.id}/${task.id}`];
   if (!box) return [...out, h("p", {class: "muted"}, "Looking for the sandbox…")];
   if (box.error) return [...out, h("p", {class: "muted"}, box.error)];
-  const browse = `${box.agentUrl}/files/browse?path=${enc(box.directory)}`;
+  const browse = `${box.base}/files/browse?path=${enc(box.directory)}`;
   out.push(kv([["Directory", h("code", {}, box.directory)],
-               ["Files", link(browse, "browse (JSON)")]]));
+               ["Files", link(browse, "browse (JSON)")],
+               ["Read", box.proxied ? "through the master" : "from the agent"]]));
   for (const name of ["stdout", "stderr"]) {
     const path = `${box.directory}/${name}`;
-    const tail = ui.tails[box.agentUrl + path];
-    const download = `${box.agentUrl}/files/download?path=${enc(path)}`;
+    const tail = ui.tails[box.base + path];
+    const download = `${box.base}/files/download?path=${enc(path)}`;
     out.push(h("h3", {}, name, " ", h("small", {}, link(download, "download"))));
     if (!tail) { out.push(h("p", {class: "muted"}, "…")); continue; }
     if (!tail.pre) tail.pre = h("pre", {class: "tail", id: `tail-${name}`, tabindex: 0,
