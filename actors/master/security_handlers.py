@@ -56,6 +56,9 @@ class SecurityHandlers(MasterProcess):
         """Who ``pid`` is, authenticated (``Authentication.principal_of``)."""
         return self.authentication.principal_of(pid)
 
+    def _forget_principal(self, pid: PID) -> None:
+        self.authentication.forget(pid)
+
     def framework_principal(self, framework_id: str) -> str | None:
         """The authenticated principal of a registered framework's scheduler, or ``None``."""
         framework = self.books.frameworks.get(framework_id)
