@@ -73,6 +73,13 @@ def test_http_frameworks_need_the_right_credentials_and_run_tasks_as_their_princ
         assert code == 400 and (b"Authenticated principal 'bob' does not match principal "
                                 b"'alice' set in `FrameworkInfo`") in text
         assert framework_state(master, sub.framework_id)["offers"]  # nothing was declined
+        # Nor may bob take alice's framework over by subscribing with its id.
+        code, _, text = post(master.http, {
+            "type": "SUBSCRIBE", "framework_id": {"value": sub.framework_id},
+            "subscribe": {"framework_info": info(id={"value": sub.framework_id})}},
+            _auth("bob"))
+        assert code == 400 and text == b"Changing framework's principal is not allowed."
+        assert framework_state(master, sub.framework_id)["connected"]
         launch(sub, offer, command_task("as-alice", offer, "true"))
         assert [s["state"] for s in sub.follow("as-alice", "TASK_FINISHED")][-1] == \
             "TASK_FINISHED"
