@@ -14,6 +14,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors.agent import executor_auth
 from actors.agent.containerizer.limits import DEFAULT_ISOLATION, parse_isolation
 from actors.agent.gc import (
     DEFAULT_DISK_WATCH_INTERVAL,
@@ -159,6 +160,13 @@ class AgentConfig:
     when the agent runs as root (``actors.agent.users``); else as the agent's user."""
     security: SecurityConfig = field(default_factory=SecurityConfig)
     """ACLs (``access_sandboxes``, ``view_*``), HTTP authentication and TLS."""
+    authenticate_http_executors: bool = False
+    """``/api/v1/executor`` needs the executor's token (``actors.agent.executor_auth``)."""
+    jwt_secret_key: bytes = field(default=b"", repr=False)
+    """The key executors' tokens are signed with (the ``--jwt_secret_key`` file's bytes);
+    ``b""``: executors get no token."""
+    jwt_secret_key_file: str = ""
+    """Where that key was read from (shown by ``/flags``, never the key)."""
 
     def __post_init__(self) -> None:
         if self.launcher not in ("warm", "subprocess"):
@@ -218,6 +226,8 @@ class AgentConfig:
             "isolation": self.isolation, "cgroups_root": self.cgroups_root,
             "log_level": self.log_level, "log_format": self.log_format,
             "switch_user": str(self.switch_user).lower(),
+            "authenticate_http_executors": str(self.authenticate_http_executors).lower(),
+            "jwt_secret_key": self.jwt_secret_key_file,
             **self.security.flags_json(),
         }
 
@@ -373,6 +383,7 @@ def flags() -> Flags:
     f.add("switch_user", bool, True, "run each executor as its task's user (CommandInfo.user, "
           "else FrameworkInfo.user) when the agent runs as root; else as the agent's user")
     security_flags.add_flags(f)
+    executor_auth.add_flags(f)
     return f
 
 
@@ -381,6 +392,7 @@ def from_flags(ns: argparse.Namespace) -> AgentConfig:
     if ns.master is None:
         raise FlagError("--master is required (HOST:PORT of the master, or MESETA_MASTER)")
     zk = ns.master if isinstance(ns.master, str) else ""
+    key_file = ns.jwt_secret_key or ns.executor_secret_key
     return AgentConfig(
         ip=ns.ip, port=ns.port, http_port=ns.http_port,
         master=DEFAULT_MASTER if zk else ns.master, zk=zk,
@@ -405,6 +417,9 @@ def from_flags(ns: argparse.Namespace) -> AgentConfig:
         security=security_flags.from_flags(ns),
         curve=bool(ns.curve), curve_keys=ns.curve_keys, curve_name=ns.curve_name,
         credential=ns.credential,
+        authenticate_http_executors=bool(ns.authenticate_http_executors),
+        jwt_secret_key=executor_auth.load_secret_key(key_file) if key_file else b"",
+        jwt_secret_key_file=key_file,
     )
 
 

@@ -22,7 +22,9 @@ Content-Type or with a malformed or invalid call (or an unknown framework/execut
 415 for other media (protobuf included: only JSON is spoken here), 406 when
 ``Accept`` excludes JSON, 403 for a call other than SUBSCRIBE from an executor that
 has not subscribed, 503 while the agent recovers (SUBSCRIBE excepted, unless
-``--recover=cleanup``).
+``--recover=cleanup``). With ``--authenticate_http_executors`` the node has checked the
+caller's token already (``executor_auth``; 401 without one); a token whose claims are
+not this executor's (framework, executor, current run) gets 403, Mesos' text.
 
 When an HTTP executor's stream drops, the agent forgets the stream and keeps the
 executor (Mesos: nothing else happens; the executor library reconnects within
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import structlog
 
+from actors.agent.executor_auth import claims_refusal
 from actors.agent.executor_http import (
     HEARTBEAT_EVENT,
     ExecutorCall,
@@ -98,6 +101,11 @@ class HttpExecutors(AgentRecovery):
         executor = framework.executors.get(call.executor_id)
         if executor is None:
             return _text(400, "Executor cannot be found")
+        if request.principal is not None:  # authenticated (--authenticate_http_executors)
+            refused = claims_refusal(request.principal, framework.framework_id,
+                                     executor.executor_id, executor.run_id)
+            if refused is not None:
+                return _text(403, refused)
         if executor.state is ExecutorState.REGISTERING and call.type != "SUBSCRIBE":
             return _text(403, "Executor is not subscribed")
         if call.type == "SUBSCRIBE":

@@ -9,7 +9,9 @@ executors down (waiting up to their grace period), leaves the cluster and exits 
 port in use exits 1 with a message, and so does a checkpoint that cannot be recovered
 (``--strict``) or an ``--isolation`` this machine cannot give (no cgroup controllers).
 ``--master`` is ``HOST:PORT`` or ``zk://host:port[,host:port]/path`` (the agent then
-follows the leading master through ZooKeeper).
+follows the leading master through ZooKeeper). ``--authenticate_http_executors`` puts
+``/api/v1/executor`` in ``mesos-agent-executor`` (``executor_auth``); without
+``--jwt_secret_key`` it exits 1.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from types import FrameType
 from actors.agent.actor import AgentActor
 from actors.agent.config import flags, from_flags
 from actors.agent.containerizer import ContainerizerError
+from actors.agent.executor_auth import executor_realms
 from actors.agent.recovery import RecoveryError
 from actors.authorization.config import secure_node
 from actors.authorization.tls import TlsError
@@ -38,7 +41,8 @@ READWRITE_PATHS = ("/api/v1", "/__hooks__")
 """The agent's endpoints in the ``mesos-agent-readwrite`` realm (the rest read only)."""
 
 OPEN_PATHS = ("/health", "/api/v1/executor")
-"""Served without authentication (Mesos authenticates the executor API in its own realm)."""
+"""Served without authentication, the executor API unless ``--authenticate_http_executors``
+puts it in its own realm (``actors.agent.executor_auth``)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,13 +52,19 @@ def main(argv: list[str] | None = None) -> int:
     except (FlagError, ValueError) as exc:
         print(f"meseta-agent: {exc}", file=sys.stderr)
         return 2
+    try:
+        realms = executor_realms(config)
+    except ValueError as exc:
+        print(f"meseta-agent: {exc}", file=sys.stderr)
+        return 1
     configure(config.log_level, "json" if config.log_format == "json" else "console")
     if config.trace:  # executors it launches trace too (they inherit MESETA_TRACE)
         os.environ["MESETA_TRACE"] = "1"
     try:
         curve = curve_keys(config.curve, config.curve_keys, config.curve_name)
         node = secure_node(config.security, "mesos-agent", readwrite_paths=READWRITE_PATHS,
-                           open_paths=OPEN_PATHS, host=config.ip, port=config.port,
+                           open_paths=OPEN_PATHS, realms=realms, host=config.ip,
+                           port=config.port,
                            http_port=config.effective_http_port, trace=config.trace or None,
                            cpu_affinity=config.cpu_affinity, curve=curve)
     except (CurveError, TlsError) as exc:

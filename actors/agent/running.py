@@ -6,7 +6,8 @@ here is a handler itself. It starts the lives of executors and tasks on this age
 - ``_run_task``: find or create the framework; give a command task its own command
   executor; launch the executor in a new sandbox (its tasks queue until it registers,
   with a registration timer; if its command has URIs they are fetched first, off this
-  thread, ``_fetched`` launching it or failing its tasks) or hand the task to the
+  thread, ``_fetched`` launching it or failing its tasks; with ``--jwt_secret_key`` its
+  environment carries its token, ``executor_auth``) or hand the task to the
   running executor; ``_run_task_group`` does so for each task of a group, then hands
   the group over as one (LAUNCH_GROUP for an HTTP executor);
 - ``_register_executor``: ``ExecutorRegistered`` and the queued ``RunTask``s;
@@ -31,6 +32,7 @@ from actors.agent.containerizer import (
     container_limits,
 )
 from actors.agent.endings import ExecutorEndings, executor_key_name
+from actors.agent.executor_auth import token_environment
 from actors.agent.executor_http import ExecutorConnection
 from actors.agent.executors import (
     ExecutorRecord,
@@ -177,6 +179,8 @@ class ExecutorManager(ExecutorEndings):
                 subscription_backoff_max=self.config.executor_reregistration_timeout)
             if who is not None:
                 env.update(HOME=who.home, USER=who.user, LOGNAME=who.user)
+            env.update(token_environment(self.config.jwt_secret_key, framework.info.id,
+                                         executor_info.executor_id, run_id))
             if self.node.curve is not None:  # the executor's own key pair, allowed here
                 env.update(self.node.curve.issue(executor_key_name(
                     framework.info.id, executor_info.executor_id, run_id)))

@@ -4,7 +4,8 @@
 principal, object)`` (the local authorizer's rules: first matching rule wins,
 ``permissive`` when none matches); ``views`` cuts ``/state``-like JSON to what a
 principal may view. ``credentials`` reads ``--http_credentials``; ``http_auth`` is the
-realm authenticator the master and agent install on their node's HTTP server; ``tls``
+realm authenticator the master and agent install on their node's HTTP server (HTTP
+Basic, and the Bearer JWTs of ``jwt`` for the executor API); ``tls``
 builds the HTTPS server and client contexts (``MESETA_SSL_*``); ``config`` declares the
 shared flags and makes the secured ``Node``. The master, the agent and the CLI import
 this package; it imports nothing of them.

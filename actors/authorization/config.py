@@ -6,7 +6,9 @@
 bad ACLs or credentials exit with a clear message); ``from_flags(ns)`` builds the
 ``SecurityConfig`` kept in ``MasterConfig.security`` / ``AgentConfig.security``.
 ``secure_node`` makes the process's ``Node`` with its HTTPS context and its
-``RealmAuthenticator`` (wiring, called by the two ``main``\\ s).
+``RealmAuthenticator`` (wiring, called by the two ``main``\\ s), with the realms of
+their own the scheduler and executor APIs get (``actors.master.scheduler_api.auth``,
+``actors.agent.executor_auth``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from actors.authorization.acls import ACLs, load_acls
 from actors.authorization.credentials import load_credentials
-from actors.authorization.http_auth import RealmAuthenticator
+from actors.authorization.http_auth import Realm, RealmAuthenticator
 from actors.authorization.tls import server_context
 from transport import Node
 from transport.flags import Flags, flag_path
@@ -105,18 +107,20 @@ def from_flags(ns: argparse.Namespace) -> SecurityConfig:
 
 
 def secure_node(security: SecurityConfig, prefix: str, *, readwrite_paths: Collection[str],
-                open_paths: Collection[str] = (), **node_args: Any) -> Node:
+                open_paths: Collection[str] = (), realms: Mapping[str, Realm] | None = None,
+                **node_args: Any) -> Node:
     """A (not started) ``Node`` serving HTTPS when ``ssl_enabled`` (``TlsError`` if the
     certificate cannot be loaded) and authenticating in the ``<prefix>-readonly`` /
-    ``-readwrite`` realms when ``--authenticate_http_*`` is on."""
+    ``-readwrite`` realms when ``--authenticate_http_*`` is on, and the paths of
+    ``realms`` in theirs (the scheduler or executor API's)."""
     if security.ssl_enabled:
         node_args["http_ssl"] = server_context(security.ssl_cert_file, security.ssl_key_file)
     node = Node(**node_args)
-    if security.authenticate_http_readonly or security.authenticate_http_readwrite:
+    if security.authenticate_http_readonly or security.authenticate_http_readwrite or realms:
         node.http_authenticator = RealmAuthenticator(
             prefix, security.http_credentials,
             readonly=security.authenticate_http_readonly,
             readwrite=security.authenticate_http_readwrite,
             readwrite_paths=readwrite_paths, open_paths=open_paths,
-            processes=lambda: tuple(node.processes))
+            processes=lambda: tuple(node.processes), realms=realms)
     return node

@@ -6,7 +6,9 @@ A sender is authenticated in one of two ways:
   the sender's address (the key file ``<principal>.key``) is its principal;
 - by a credential (``--credentials``): the CRAM exchange of
   ``actors.messages.authentication``, answered here (``handle``), binds the sender's
-  PID to the principal it proved, until its connection breaks (``forget``).
+  PID to the principal it proved, until its connection breaks (``forget``); an HTTP
+  framework's SUBSCRIBE proves it with HTTP Basic (``--authenticate_http_frameworks``),
+  and its stream's PID is bound the same way (``bind``) until the stream closes.
 
 A credential proved beats the key (a key may be shared by a machine's frameworks).
 The master asks ``principal_of`` to refuse unauthenticated registrations when
@@ -58,6 +60,11 @@ class Authentication:
     def principal_of(self, pid: PID) -> str | None:
         """The authenticated principal of messages from ``pid``, or ``None`` (unknown)."""
         return self.authenticated.get(pid) or self._key_principal(pid)
+
+    def bind(self, pid: PID, principal: str) -> None:
+        """``pid`` is ``principal``, proved by other means: an HTTP framework's stream, whose
+        SUBSCRIBE authenticated in ``mesos-master-scheduler`` (``scheduler_api.auth``)."""
+        self.authenticated[pid] = principal
 
     def forget(self, pid: PID) -> None:
         """The sender's connection broke: it authenticates again (as Mesos)."""

@@ -114,6 +114,11 @@ class MasterConfig:
     authenticate_frameworks: bool = False
     """Only authenticated frameworks may register (Mesos' ``--authenticate_frameworks``)."""
     authenticate_agents: bool = False
+    authenticate_http_frameworks: bool = False
+    """``/api/v1/scheduler`` needs HTTP Basic credentials from ``credentials`` (realm
+    ``mesos-master-scheduler``; ``actors.master.scheduler_api.auth``)."""
+    http_framework_authenticators: str = ""
+    """The authenticator of that realm: only ``basic`` (Mesos: no default, required)."""
     credentials: dict[str, str] = field(default_factory=dict)
     """Principal -> secret, for the CRAM exchange (``--credentials`` file)."""
     rate_limits: str = ""
@@ -243,6 +248,11 @@ def flags() -> Flags:
     f.add("authenticate_frameworks", bool, False, "only authenticated frameworks may "
           "register (by --credentials, or by their CURVE key under --curve)")
     f.add("authenticate_agents", bool, False, "only authenticated agents may register")
+    f.add("authenticate_http_frameworks", bool, False, "HTTP frameworks must authenticate: "
+          "/api/v1/scheduler needs HTTP Basic credentials from --credentials (realm "
+          "mesos-master-scheduler); needs --http_framework_authenticators=basic")
+    f.add("http_framework_authenticators", str, "", "the HTTP authenticator of "
+          "--authenticate_http_frameworks: basic (the only one; no default, as in Mesos)")
     f.add("credentials", _credentials, None, "file of the principals and secrets frameworks "
           "and agents authenticate with: Mesos' JSON {\"credentials\": [{\"principal\": "
           "..., \"secret\": ...}]} or one 'principal secret' per line (/path, file://path "
@@ -292,6 +302,8 @@ def from_flags(ns: argparse.Namespace) -> MasterConfig:
         curve=bool(ns.curve), curve_keys=ns.curve_keys, curve_name=ns.curve_name,
         authenticate_frameworks=bool(ns.authenticate_frameworks),
         authenticate_agents=bool(ns.authenticate_agents),
+        authenticate_http_frameworks=bool(ns.authenticate_http_frameworks),
+        http_framework_authenticators=ns.http_framework_authenticators,
         credentials=ns.credentials or {},
         rate_limits=ns.rate_limits,
     )

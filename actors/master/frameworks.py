@@ -242,7 +242,9 @@ def _refuse_unauthorized(frm: PID, info: FrameworkInfo, denied: str, out: Outbox
 
 
 def reregister(books: Books, frm: PID, msg: ReregisterFramework, out: Outbox) -> None:
-    """A known framework subscribes again (scheduler or master failover)."""
+    """A known framework subscribes again (scheduler or master failover); one changing its
+    principal is refused (Mesos: the principal is fixed, e.g. no one may take over another
+    principal's framework by its id)."""
     info = msg.framework_info
     if info.id in books.frameworks.completed_ids:
         out.send(frm, FrameworkError(message=f"framework {info.id} has been removed"))
@@ -251,11 +253,18 @@ def reregister(books: Books, frm: PID, msg: ReregisterFramework, out: Outbox) ->
     if problem is not None:
         out.send(frm, FrameworkError(message=f"framework refused: {problem}"))
         return
+    record = books.frameworks.get(info.id)
+    if record is not None and record.info.principal != info.principal:
+        # Mesos' validateUpdate: the old principal is logged, never told to the caller.
+        _log.warning("framework tried to re-subscribe with a new principal",
+                     framework_id=info.id, principal=record.info.principal or "<NONE>",
+                     new_principal=info.principal or "<NONE>")
+        out.send(frm, FrameworkError(message="Changing framework's principal is not allowed."))
+        return
     denied = _unauthorized_roles(books, info)
     if denied is not None:
         _refuse_unauthorized(frm, info, denied, out)
         return
-    record = books.frameworks.get(info.id)
     if record is None:  # a new master: frameworks come back as they re-register
         record = books.frameworks.add(info, frm, books.now())
         record.suppressed_roles = frozenset(msg.suppressed_roles)

@@ -12,7 +12,9 @@ status 1. A ZooKeeper that cannot be reached at start exits with status 1 too.
 
 Security (``actors.authorization.config``): ``--ssl_enabled`` serves HTTPS (a certificate
 that cannot be loaded exits with status 1), ``--authenticate_http_*`` installs the realm
-authenticator (``mesos-master-readonly`` / ``-readwrite``) on the node.
+authenticator (``mesos-master-readonly`` / ``-readwrite``) on the node, and
+``--authenticate_http_frameworks`` puts ``/api/v1/scheduler`` in ``mesos-master-scheduler``
+(``actors.master.scheduler_api.auth``; flags that cannot work exit with status 1).
 
 The registry (``--registry``, ``actors.registry.open_storage``) is opened before the
 master starts; a registry that cannot be opened exits with status 1.
@@ -34,6 +36,7 @@ from actors.authorization.tls import TlsError
 from actors.master.actor import MasterActor
 from actors.master.config import flags, from_flags
 from actors.master.files_proxy import install_files_proxy
+from actors.master.scheduler_api.auth import scheduler_realms
 from actors.master.trace_route import install_trace_route
 from actors.registry import Registrar, RegistryError, Storage, open_storage
 from transport.curve import CurveError, curve_keys
@@ -54,7 +57,7 @@ OPEN_PATHS = ("/health", "/redirect", "/", "/webui", "/webui/", "/webui/index.ht
               "/webui/app.js", "/webui/style.css", "/api/v1/scheduler")
 """Served without authentication: health, the leader's address, the web UI's static files
 (its data calls authenticate; the browser asks once, same origin), and the scheduler API
-(Mesos authenticates it in a realm of its own, with framework authentication)."""
+unless ``--authenticate_http_frameworks`` puts it in its realm (``scheduler_realms``)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,11 +67,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"meseta-master: {exc}", file=sys.stderr)
         return 2
+    try:
+        realms = scheduler_realms(config)
+    except ValueError as exc:
+        print(f"meseta-master: {exc}", file=sys.stderr)
+        return 1
     configure(config.log_level, "json" if config.log_format == "json" else "console")
     try:
         curve = curve_keys(config.curve, config.curve_keys, config.curve_name)
         node = secure_node(config.security, "mesos-master", readwrite_paths=READWRITE_PATHS,
-                           open_paths=OPEN_PATHS, host=config.ip, port=config.port,
+                           open_paths=OPEN_PATHS, realms=realms, host=config.ip,
+                           port=config.port,
                            http_port=config.effective_http_port, trace=config.trace or None,
                            cpu_affinity=config.cpu_affinity, curve=curve)
     except (CurveError, TlsError) as exc:

@@ -63,6 +63,9 @@ class MasterProcess(Process):
         """The authenticated principal of ``pid`` (``security_handlers``); None: unknown."""
         return None
 
+    def _forget_principal(self, pid: PID) -> None:
+        """``pid`` is gone: it is no one until it authenticates again (``security_handlers``)."""
+
     @property
     def master_id(self) -> str:
         return self.books.master_id
@@ -134,6 +137,7 @@ class MasterProcess(Process):
     def unlink(self, pid: PID) -> None:
         if is_http_scheduler(pid):
             self.http_links.close(pid)
+            self._forget_principal(pid)
         else:
             super().unlink(pid)
 

@@ -6,7 +6,9 @@ way to ask who sent a message) and the ``--rate_limits`` limiters.
 
 - ``Authenticate`` ... ``AuthenticationStep``: answered by ``Authentication.handle``.
 - ``_framework_refused`` / ``_agent_refused``: the registration handlers ask them
-  first; a framework refused hears ``FrameworkError`` (Mesos' texts), an agent refused
+  first (``--authenticate_frameworks`` gates driver frameworks only: HTTP ones have
+  ``--authenticate_http_frameworks``, as in Mesos); a framework refused hears
+  ``FrameworkError`` (Mesos' texts), an agent refused
   is logged and ignored (as Mesos: it keeps retrying, which changes nothing until its
   credential or key is fixed).
 - ``_dispatch``: a message from a registered framework whose principal has a limit
@@ -24,6 +26,7 @@ from typing import Any
 import structlog
 
 from actors.master.authentication import Authentication
+from actors.master.frameworks import is_http_scheduler
 from actors.master.plumbing import MasterProcess
 from actors.master.rate_limits import Limiter, RateLimits, capacity_exceeded
 from actors.messages.authentication import (
@@ -56,6 +59,9 @@ class SecurityHandlers(MasterProcess):
         """Who ``pid`` is, authenticated (``Authentication.principal_of``)."""
         return self.authentication.principal_of(pid)
 
+    def _forget_principal(self, pid: PID) -> None:
+        self.authentication.forget(pid)
+
     def framework_principal(self, framework_id: str) -> str | None:
         """The authenticated principal of a registered framework's scheduler, or ``None``."""
         framework = self.books.frameworks.get(framework_id)
@@ -81,8 +87,10 @@ class SecurityHandlers(MasterProcess):
             self.send(frm, reply)
 
     def _framework_refused(self, frm: PID, info: FrameworkInfo) -> bool:
-        why = self.authentication.framework_refusal(frm, info,
-                                                    self.config.authenticate_frameworks)
+        # --authenticate_frameworks is for driver frameworks; an HTTP one is authenticated
+        # by its realm, --authenticate_http_frameworks (Mesos), before it gets here.
+        required = self.config.authenticate_frameworks and not is_http_scheduler(frm)
+        why = self.authentication.framework_refusal(frm, info, required)
         if why is None:
             return False
         _log.warning("framework refused", frm=str(frm), reason=why)

@@ -3,8 +3,10 @@
 The agent starts it as ``python3 http_executor.py``; it reads the environment Mesos
 gives executors (``MESOS_AGENT_ENDPOINT``, ``MESOS_FRAMEWORK_ID``, ``MESOS_EXECUTOR_ID``,
 ``MESOS_SANDBOX``, ``MESOS_CHECKPOINT``, ``MESOS_RECOVERY_TIMEOUT``...), SUBSCRIBEs, and
-reads the RecordIO event stream. Every event and every answer it gets is appended to
-``$MESOS_SANDBOX/journal`` (one JSON object a line) for the test to read.
+reads the RecordIO event stream. Given ``MESOS_EXECUTOR_AUTHENTICATION_TOKEN`` it sends
+it on every call (``Authorization: Bearer``), as Mesos' executor library does. Every
+event and every answer it gets is appended to ``$MESOS_SANDBOX/journal`` (one JSON
+object a line) for the test to read.
 
 What it does, by event:
 
@@ -38,6 +40,8 @@ EXECUTOR_ID = {"value": ENV["MESOS_EXECUTOR_ID"]}
 SANDBOX = ENV["MESOS_SANDBOX"]
 CHECKPOINT = ENV.get("MESOS_CHECKPOINT") == "1"
 PATH = "/api/v1/executor"
+TOKEN = ENV.get("MESOS_EXECUTOR_AUTHENTICATION_TOKEN")
+AUTH = {"Authorization": f"Bearer {TOKEN}"} if TOKEN else {}
 UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "secs": 1.0, "mins": 60.0, "hrs": 3600.0,
          "days": 86400.0, "weeks": 604800.0}
 
@@ -62,7 +66,7 @@ def post(call, content_type="application/json", method="POST"):
     conn = http.client.HTTPConnection(HOST, int(PORT), timeout=30)
     try:
         body = call if isinstance(call, bytes) else json.dumps(call).encode()
-        conn.request(method, PATH, body, {"Content-Type": content_type})
+        conn.request(method, PATH, body, {"Content-Type": content_type, **AUTH})
         resp = conn.getresponse()
         return resp.status, resp.read().decode(errors="replace")
     finally:
@@ -155,7 +159,7 @@ def subscribe():
                 "unacknowledged_updates": [{"status": s} for s in unacked.values()]}
     conn = http.client.HTTPConnection(HOST, int(PORT), timeout=3600)
     conn.request("POST", PATH, json.dumps(call("SUBSCRIBE", subscribe=body)).encode(),
-                 {"Content-Type": "application/json", "Accept": "application/json"})
+                 {"Content-Type": "application/json", "Accept": "application/json", **AUTH})
     resp = conn.getresponse()
     journal(subscribe=resp.status, content_type=resp.getheader("Content-Type"),
             unacknowledged_tasks=len(body["unacknowledged_tasks"]),

@@ -126,6 +126,7 @@ def test_an_http_executor_runs_tasks_exchanges_messages_and_is_shut_down(
     assert env["MESOS_SLAVE_ID"] == agent_id
     assert env["MESOS_CHECKPOINT"] == "0" and "MESOS_RECOVERY_TIMEOUT" not in env
     assert env["MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"] == "5secs"
+    assert "MESOS_EXECUTOR_AUTHENTICATION_TOKEN" not in env  # the agent has no --jwt_secret_key
 
     probe = journal[1]["probe"]
     assert probe == {"malformed": 400, "no_type": 400, "update_before_subscribe": 403,

@@ -45,15 +45,19 @@ class Subscription:
     """A SUBSCRIBE stream and the calls made on behalf of its framework."""
 
     def __init__(self, base: str, framework_info: dict[str, Any],
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None,
+                 auth: dict[str, str] | None = None) -> None:
         self.base = base
+        self.auth = dict(auth or {})
+        """Headers every request of this framework carries (``Authorization``)."""
         url = urllib.parse.urlsplit(base)
         self._conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=WAIT)
         call = {"type": "SUBSCRIBE", "subscribe": {"framework_info": framework_info}}
         if "id" in framework_info:
             call["framework_id"] = framework_info["id"]
         self._conn.request("POST", PATH, json.dumps(call).encode(),
-                           {"Content-Type": JSON, "Accept": JSON, **(headers or {})})
+                           {"Content-Type": JSON, "Accept": JSON, **self.auth,
+                            **(headers or {})})
         self.response = self._conn.getresponse()
         self.status = self.response.status
         self.headers = dict(self.response.getheaders())
@@ -134,13 +138,18 @@ class Subscription:
         return offers
 
     def call(self, kind: str, payload: dict[str, Any] | None = None,
-             stream_id: str | None = None) -> tuple[int, bytes]:
-        """A Call of this framework on a new connection; ``(status, body)``."""
+             stream_id: str | None = None,
+             auth: dict[str, str] | None = None) -> tuple[int, bytes]:
+        """A Call of this framework on a new connection; ``(status, body)``; ``auth``
+        replaces the subscription's ``auth`` headers for this call."""
         body: dict[str, Any] = {"framework_id": {"value": self.framework_id}, "type": kind}
         if payload is not None:
             body[kind.lower()] = payload
         sid = self.stream_id if stream_id is None else stream_id
-        status, _, data = post(self.base, body, {"Mesos-Stream-Id": sid} if sid else {})
+        headers = dict(self.auth if auth is None else auth)
+        if sid:
+            headers["Mesos-Stream-Id"] = sid
+        status, _, data = post(self.base, body, headers)
         return status, data
 
     def acknowledge(self, status: dict[str, Any]) -> None:

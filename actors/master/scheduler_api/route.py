@@ -13,6 +13,13 @@ SUBSCRIBE answers ``200`` with a chunked RecordIO stream of Events (SUBSCRIBED f
 ``Mesos-Stream-Id`` header (a UUID); every other call must come on another connection
 with that header (403 otherwise, or for a framework not subscribed over HTTP) and gets
 ``202 Accepted``.
+
+With ``--authenticate_http_frameworks`` the node has authenticated the request in
+``mesos-master-scheduler`` already (``auth``; 401 otherwise): a SUBSCRIBE declaring
+another principal is refused (400, Mesos' text), one declaring none takes the
+authenticated one, and the principal is bound to the stream's PID
+(``Authentication.bind``), so ``principal_of`` answers for it as for a driver's PID;
+every later call must carry the framework's principal (400 otherwise).
 """
 
 from __future__ import annotations
@@ -22,7 +29,9 @@ from typing import TYPE_CHECKING
 
 from actors.master.frameworks import http_scheduler_pid
 from actors.master.http import redirect
+from actors.master.scheduler_api.auth import call_refusal, subscribe_principal
 from actors.master.scheduler_api.calls import CallError, decode_call
+from actors.messages.framework import RegisterFramework
 from transport import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
@@ -76,10 +85,16 @@ def scheduler_call(master: MasterActor, request: HttpRequest) -> HttpResponse:
             return _text(f"Subscribe calls should not include the '{STREAM_ID}' header", 400)
         if not _accepts_json(request.headers.get("Accept", "")):
             return _text(f"Expecting 'Accept' to allow '{JSON}'", 406)
-        return _subscribe(master, call.message)
+        msg, refused = subscribe_principal(request.principal, call.message)
+        if refused is not None:
+            return _text(refused, 400)
+        return _subscribe(master, msg, request.principal)
     framework = master.books.frameworks.get(call.framework_id)
     if framework is None:
         return _text("Framework cannot be found", 403)
+    refused = call_refusal(request.principal, framework.info.principal)
+    if refused is not None:
+        return _text(refused, 400)
     if not framework.connected:
         return _text("Framework is not subscribed", 403)
     link = master.http_links.get(framework.pid)
@@ -101,10 +116,13 @@ def scheduler_call(master: MasterActor, request: HttpRequest) -> HttpResponse:
     return HttpResponse(202, b"", "text/plain")
 
 
-def _subscribe(master: MasterActor, msg: object) -> HttpResponse:
+def _subscribe(master: MasterActor, msg: RegisterFramework,
+               principal: str | None) -> HttpResponse:
     stream_id = str(uuid.uuid4())
     pid = http_scheduler_pid(stream_id)
     link = master.http_links.open(pid, stream_id)
+    if principal is not None:  # who this stream's calls come from, as for a driver's PID
+        master.authentication.bind(pid, str(principal))
     master._dispatch(pid, msg, None)  # the reply (SUBSCRIBED) is on the stream already
     if link.refused is not None:
         return _text(link.refused, 400)

@@ -39,6 +39,7 @@ from actors.messages import (
     RegisterAgent,
     RegisterFramework,
     ReregisterAgent,
+    ReregisterFramework,
     RescindResourceOffer,
     ResourceOffers,
     RunTask,
@@ -395,3 +396,18 @@ def test_removed_ids_are_remembered_only_up_to_a_bound() -> None:
     for agent_id in ("a", "b", "c", "b"):
         removed.add(agent_id)
     assert list(removed) == ["c", "b"]
+
+
+def test_a_framework_may_not_re_register_with_another_principal(world: World) -> None:
+    f = world.framework(principal="alice")
+    thief = PID("scheduler(2)", "10.0.0.8", 4000)
+    out = Outbox()
+    frameworks.reregister(world.books, thief, ReregisterFramework(framework_info=FrameworkInfo(
+        user="u", name="fw", id=f, principal="bob")), out)
+    assert [m.message for m in out.messages(FrameworkError)] == [
+        "Changing framework's principal is not allowed."]  # alice's name is not told
+    assert world.books.frameworks.registered[f].pid == SCHED
+    out = Outbox()
+    frameworks.reregister(world.books, SCHED, ReregisterFramework(framework_info=FrameworkInfo(
+        user="u", name="fw", id=f, principal="alice")), out)
+    assert not out.messages(FrameworkError)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from actors.master.authentication import Authentication
+from actors.master.frameworks import http_scheduler_pid
 from actors.master.rate_limits import Limiter, RateLimits, capacity_exceeded
 from actors.messages import FrameworkInfo
 from actors.messages.authentication import (
@@ -82,6 +83,20 @@ def test_registration_refusals_use_mesos_words() -> None:
     unnamed = FrameworkInfo(user="u", name="f")
     assert auth.framework_refusal(CLIENT, unnamed, required=True) is None  # Mesos allows it
     assert "not authenticated" in str(auth.agent_refusal(PID("agent", "h", 1), True))
+
+
+def test_an_http_frameworks_stream_is_bound_to_its_principal_until_forgotten() -> None:
+    auth = Authentication({"alice": "s"})
+    stream = http_scheduler_pid("8f5c0c36-4a2b-4b43-9e47-000000000001")
+    auth.bind(stream, "alice")
+    assert auth.principal_of(stream) == "alice"
+    info = FrameworkInfo(user="u", name="f")
+    assert auth.framework_refusal(stream, info, required=True) is None
+    bob = FrameworkInfo(user="u", name="f", principal="bob")
+    assert "does not match authenticated principal 'alice'" in str(
+        auth.framework_refusal(stream, bob, required=True))
+    auth.forget(stream)
+    assert auth.principal_of(stream) is None
 
 
 def test_a_curve_key_names_the_principal_and_a_credential_beats_it() -> None:
