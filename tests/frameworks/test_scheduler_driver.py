@@ -117,7 +117,9 @@ def test_registers_and_calls_registered_on_the_actor_thread(
     [(framework_id, master_info)] = sched.args("registered")
     assert framework_id == FRAMEWORK_ID == driver.framework_id
     assert master_info.pid == master.pid
-    [register] = master.messages(RegisterFramework)
+    sent = master.messages(RegisterFramework)  # a retry may beat the answer when slow
+    assert sent and all(m.framework_info == sent[0].framework_info for m in sent)
+    register = sent[0]
     assert register.framework_info.name == "test-framework"
     assert register.framework_info.id == ""
     assert register.framework_info.hostname  # the driver fills it in
@@ -179,8 +181,9 @@ def test_master_exit_disconnects_then_reregisters_with_the_id(
     assert not driver.connected
     new_master = FakeMaster.spawn(node)  # the same PID, restarted
     [(master_info,)] = sched.wait_for("reregistered")
-    [msg] = new_master.messages(ReregisterFramework)
-    assert msg.framework_info.id == FRAMEWORK_ID and msg.failover is False
+    sent = new_master.messages(ReregisterFramework)  # a retry may beat the answer
+    assert sent and all(m.framework_info.id == FRAMEWORK_ID and m.failover is False
+                        for m in sent)
     assert sched.names() == ["registered", "disconnected", "reregistered"]
     assert master_info.pid == new_master.pid
     assert driver.connected
