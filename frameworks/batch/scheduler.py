@@ -18,10 +18,16 @@ What a framework author can take from it:
   call driver methods that are thread-safe and never block (``revive_offers``,
   ``kill_task``...: posted to the driver's actor). The driver's own thread never
   waits on ours, so there is no deadlock to fear.
-- **Reconcile after a re-registration.** ``reregistered`` (a new master, or the same
-  one after a partition) sends the ids of the tasks the core believes are running to
+- **Reconcile after a (re-)registration.** ``registered`` and ``reregistered`` (a
+  new master, the same one after a partition, or this framework restarted with its
+  saved id) send the ids of the tasks the core believes are running to
   ``reconcile_tasks``; the master answers with their states, TASK_LOST for the ones it
-  does not know, which the core retries like any other failure.
+  does not know, which the core retries like any other failure. A task still running
+  is adopted as it is: its run stays RUNNING (so nothing else of a job that is not
+  ``concurrent`` launches) and its end counts as any other (a child then runs).
+- **Persistence.** With a ``BatchStateFile`` (``--state_dir``) the core and the
+  framework id are saved (``frameworks.batch.state``) after every change — before a
+  launch, so a task launched is on disk — and only when the document changed.
 
 ``finished`` is set once ``exit_when_done`` holds: at least one job was submitted and
 ``core.done()`` (nothing queued or running, no scheduled run to come).
@@ -47,6 +53,7 @@ from actors.messages import (
 from actors.resources import Resources
 from frameworks.batch.core import BatchCore, Run
 from frameworks.batch.jobs import Job
+from frameworks.batch.state import BatchStateFile, dump
 from frameworks.citizen import Citizen
 from frameworks.scheduler import Scheduler
 from frameworks.scheduler_driver import SchedulerDriver
@@ -61,18 +68,22 @@ class BatchScheduler(Scheduler):
     """Runs ``BatchCore``'s jobs as command tasks; see the module docstring."""
 
     def __init__(self, clock: Callable[[], float] = time.time, roles: Iterable[str] = (),
-                 exit_when_done: bool = False) -> None:
+                 exit_when_done: bool = False, state_file: BatchStateFile | None = None,
+                 core: BatchCore | None = None, framework_id: str = "") -> None:
         self.lock = threading.RLock()
         self._wake = threading.Condition(self.lock)
-        self.core = BatchCore(clock)
+        self.core = core or BatchCore(clock)
+        self.state_file = state_file
+        self._saved: dict[str, Any] | None = None
         self.citizen = Citizen(self._wants, roles=tuple(roles))
         self.exit_when_done = exit_when_done
         self.finished = threading.Event()
         self.registered_event = threading.Event()
-        self.framework_id = ""
+        self.framework_id = framework_id
+        """The saved one until the master registers us (then the master's)."""
         self.offers_seen = 0
         self.tasks_launched = 0
-        self._submitted = False
+        self._submitted = bool(self.core.jobs)
         self._driver: SchedulerDriver | None = None
         self._stopping = False
         self._timer = threading.Thread(target=self._timer_loop, name="batch-timer",
@@ -100,6 +111,21 @@ class BatchScheduler(Scheduler):
                 for task_id, agent_id in kills:
                     self._driver.kill_task(task_id, agent_id)
             self._changed()
+
+    def save(self, framework_id: str | None = None) -> None:
+        """Write the state file if anything changed since the last write (any thread).
+
+        ``framework_id`` replaces the id to keep (``""`` after a teardown: the master
+        forgot it, so the next run registers anew)."""
+        with self.lock:
+            if framework_id is not None:
+                self.framework_id = framework_id
+            if self.state_file is None:
+                return
+            data = dump(self.core, self.framework_id)
+            if data != self._saved:
+                self.state_file.save(data)
+                self._saved = data
 
     def status(self) -> dict[str, Any]:
         with self.lock:
@@ -134,6 +160,7 @@ class BatchScheduler(Scheduler):
                    master_info: MasterInfo) -> None:
         with self.lock:
             self._driver, self.framework_id = driver, framework_id
+            self.save()
             self.citizen.registered(driver)
             self._reconcile(driver)
             self._changed()
@@ -153,6 +180,7 @@ class BatchScheduler(Scheduler):
             placed = self._place(self.core.ready(), offers)
             more = self._wants()
             remainder = Filters() if more else Filters(refuse_seconds=self.citizen.refuse_seconds)
+            self.save()  # before launching: a task we launched is always on disk
             for offer in offers:
                 tasks = placed[offer.id]
                 if tasks:
@@ -172,6 +200,7 @@ class BatchScheduler(Scheduler):
 
     def _changed(self, poke: bool = True) -> None:
         """After anything that may have queued runs or moved a schedule."""
+        self.save()
         if self._driver is not None and self._wants():
             self.citizen.want(self._driver)
         if poke:
