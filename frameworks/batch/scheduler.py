@@ -167,11 +167,14 @@ class BatchScheduler(Scheduler):
         self.registered_event.set()
 
     def reregistered(self, driver: SchedulerDriver, master_info: MasterInfo) -> None:
+        """A new master, or this framework failed over with its saved id (the master
+        answers a registration with a known id as a re-registration)."""
         with self.lock:
             self._driver = driver
             self.citizen.registered(driver)
             self._reconcile(driver)
             self._changed()
+        self.registered_event.set()
 
     def resource_offers(self, driver: SchedulerDriver, offers: list[Offer]) -> None:
         with self.lock:

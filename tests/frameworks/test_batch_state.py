@@ -172,7 +172,8 @@ def test_a_restarted_scheduler_adopts_its_task_launches_no_duplicate_then_the_ch
     again, driver = BatchScheduler(clock, state_file=BatchStateFile(tmp_path), core=core,
                                    framework_id=framework_id), Driver()
     d = driver
-    again.registered(d, "fw-1", MASTER)
+    again.reregistered(d, MASTER)  # the master's answer to a known framework id
+    assert again.registered_event.is_set() and again.framework_id == "fw-1"
     assert ("reconcile", [(task, "a1")]) in driver.calls
     again.status_update(d, TaskStatus(task_id=task, state=TaskState.TASK_RUNNING,
                                       agent_id="a1"))
