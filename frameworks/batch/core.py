@@ -20,6 +20,8 @@ waiting for resources, and every job's history. Time comes from an injected ``cl
   a child is queued once all of its parents have succeeded since the child's last run
   (Chronos' rule), then the count starts over.
 - ``done()``: nothing queued or running and no scheduled run to come; ``summary()``.
+- ``restored(...)``: a core rebuilt from what ``frameworks.batch.state`` saved, its
+  RUNNING runs' last attempts in flight again (``active_tasks()``, to reconcile).
 
 A run is QUEUED (waiting for an offer), RUNNING (an attempt's task is launched), then
 SUCCEEDED or FAILED.

@@ -24,7 +24,9 @@ What a framework author can take from it:
   ``reconcile_tasks``; the master answers with their states, TASK_LOST for the ones it
   does not know, which the core retries like any other failure. A task still running
   is adopted as it is: its run stays RUNNING (so nothing else of a job that is not
-  ``concurrent`` launches) and its end counts as any other (a child then runs).
+  ``concurrent`` launches) and its end counts as any other (a child then runs). Tasks
+  that got no answer (their agent has not re-registered with a new master yet) are
+  asked about again every ``RECONCILE_RETRY`` seconds by the timer thread.
 - **Persistence.** With a ``BatchStateFile`` (``--state_dir``) the core and the
   framework id are saved (``frameworks.batch.state``) after every change — before a
   launch, so a task launched is on disk — and only when the document changed.
@@ -58,10 +60,12 @@ from frameworks.citizen import Citizen
 from frameworks.scheduler import Scheduler
 from frameworks.scheduler_driver import SchedulerDriver
 
-__all__ = ["BatchScheduler"]
+__all__ = ["RECONCILE_RETRY", "BatchScheduler"]
 
 IDLE_WAKEUP = 60.0
 """The timer thread looks again at least this often, even with nothing scheduled."""
+RECONCILE_RETRY = 10.0
+"""Seconds before tasks a reconciliation got no answer for are asked about again."""
 
 
 class BatchScheduler(Scheduler):
@@ -86,6 +90,9 @@ class BatchScheduler(Scheduler):
         self._submitted = bool(self.core.jobs)
         self._driver: SchedulerDriver | None = None
         self._stopping = False
+        self._unanswered: set[str] = set()
+        """Tasks reconciled and not heard of since (asked again every RECONCILE_RETRY)."""
+        self._reconcile_sent = 0.0
         self._timer = threading.Thread(target=self._timer_loop, name="batch-timer",
                                        daemon=True)
 
@@ -150,7 +157,8 @@ class BatchScheduler(Scheduler):
             while not self._stopping:
                 self.core.tick()
                 self._changed(poke=False)
-                wake = self.core.next_wakeup()
+                times = [self.core.next_wakeup(), self.reconcile_again()]
+                wake = min((t for t in times if t is not None), default=None)
                 delay = IDLE_WAKEUP if wake is None else wake - self.core.clock()
                 self._wake.wait(max(0.0, min(delay, IDLE_WAKEUP)))
 
@@ -192,6 +200,7 @@ class BatchScheduler(Scheduler):
 
     def status_update(self, driver: SchedulerDriver, status: TaskStatus) -> None:
         with self.lock:
+            self._unanswered.discard(status.task_id)
             self.core.update(status.task_id, status.state.name, status.agent_id, status.message)
             self._changed()
 
@@ -211,11 +220,27 @@ class BatchScheduler(Scheduler):
         if self.exit_when_done and self._submitted and self.core.done():
             self.finished.set()
 
-    def _reconcile(self, driver: SchedulerDriver) -> None:
-        active = self.core.active_tasks()
+    def _reconcile(self, driver: SchedulerDriver, only: set[str] | None = None) -> None:
+        """Ask the master about the tasks in flight (``only``: those of them)."""
+        active = {t: a for t, a in self.core.active_tasks().items()
+                  if only is None or t in only}
+        self._unanswered = set(active)
+        self._reconcile_sent = self.core.clock()
         if active:
             driver.reconcile_tasks([TaskStatus(task_id=t, state=TaskState.TASK_RUNNING,
                                                agent_id=a) for t, a in active.items()])
+
+    def reconcile_again(self) -> float | None:
+        """Ask again about tasks the master did not answer for (an agent it has not heard
+        from since its own failover answers nothing); when to look next."""
+        self._unanswered &= set(self.core.active_tasks())
+        if not self._unanswered or self._driver is None:
+            return None
+        due = self._reconcile_sent + RECONCILE_RETRY
+        if self.core.clock() >= due:
+            self._reconcile(self._driver, self._unanswered)
+            due = self._reconcile_sent + RECONCILE_RETRY
+        return due
 
     def _place(self, runs: list[Run], offers: list[Offer]) -> dict[str, list[TaskInfo]]:
         """First fit: each run on the first offer it fits, so agents fill one by one.

@@ -17,7 +17,7 @@ from actors.messages import MasterInfo, Offer, TaskState, TaskStatus
 from actors.resources import Resources
 from frameworks.batch.core import BatchCore, RunState
 from frameworks.batch.jobs import parse_jobs
-from frameworks.batch.scheduler import BatchScheduler
+from frameworks.batch.scheduler import RECONCILE_RETRY, BatchScheduler
 from frameworks.batch.state import BatchStateFile, dump, load
 from frameworks.state_file import CorruptState
 
@@ -174,11 +174,16 @@ def test_a_restarted_scheduler_adopts_its_task_launches_no_duplicate_then_the_ch
     d = driver
     again.reregistered(d, MASTER)  # the master's answer to a known framework id
     assert again.registered_event.is_set() and again.framework_id == "fw-1"
-    assert ("reconcile", [(task, "a1")]) in driver.calls
+    assert driver.calls.count(("reconcile", [(task, "a1")])) == 1
+    assert again.reconcile_again() == clock.now + RECONCILE_RETRY  # not due yet
+    clock.now += RECONCILE_RETRY  # no answer (its agent not back yet): asked again
+    assert again.reconcile_again() == clock.now + RECONCILE_RETRY
+    assert driver.calls.count(("reconcile", [(task, "a1")])) == 2
     again.status_update(d, TaskStatus(task_id=task, state=TaskState.TASK_RUNNING,
                                       agent_id="a1"))
     again.resource_offers(d, [_offer(2)])
     assert driver.launched == [] and ("decline", "o2") in driver.calls
+    assert again.reconcile_again() is None  # answered: nothing more to ask
     again.status_update(d, TaskStatus(task_id=task, state=TaskState.TASK_FINISHED,
                                       agent_id="a1"))
     assert driver.calls[-1] == ("revive", ())
