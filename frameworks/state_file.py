@@ -23,7 +23,8 @@ __all__ = ["CorruptState", "JsonStateFile"]
 
 
 class CorruptState(ValueError):
-    """A state file that exists but cannot be read back; the message names the file."""
+    """A state file that exists but cannot be read (or read back); the message names
+    the file."""
 
 
 class JsonStateFile:
@@ -37,8 +38,12 @@ class JsonStateFile:
         if self.path is None or not self.path.exists():
             return None
         try:
-            data = json.loads(self.path.read_text())
-        except (OSError, ValueError) as exc:
+            text = self.path.read_text()
+        except OSError as exc:
+            raise CorruptState(f"cannot read state file {self.path}: {exc}") from exc
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
             raise self.corrupt(exc) from exc
         if not isinstance(data, dict):
             raise self.corrupt(f"expected a JSON object, not {type(data).__name__}")

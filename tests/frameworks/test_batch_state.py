@@ -204,3 +204,21 @@ def test_a_corrupt_state_dir_makes_run_exit_2_and_keeps_the_file(tmp_path: Path)
     assert result.returncode == 2, result.stderr
     assert f"batch: error: corrupt state file {state / 'batch.json'}" in result.stderr
     assert (state / "batch.json").read_text() == '{"version": 1, "jobs": [tru'
+
+
+def test_the_shared_state_file_writes_whole_documents_and_reports_an_unreadable_one(
+        tmp_path: Path) -> None:
+    clock = Clock()
+    core = BatchCore(clock)
+    core.submit(parse_jobs(JOBS[:1]))
+    state = BatchStateFile(tmp_path / "new")  # the directory is made on the first write
+    state.save(dump(core, "fw-1"))
+    state.save(dump(core, "fw-2"))
+    assert [p.name for p in (tmp_path / "new").iterdir()] == ["batch.json"]  # no temp left
+    saved = state.load(clock)
+    assert saved is not None and saved[1] == "fw-2"
+    assert BatchStateFile(None).load(clock) is None and BatchStateFile(tmp_path).load(
+        clock) is None  # no state dir, or none saved yet: a fresh start
+    (tmp_path / "dir" / "batch.json").mkdir(parents=True)
+    with pytest.raises(CorruptState, match="cannot read state file"):
+        BatchStateFile(tmp_path / "dir").load(clock)
