@@ -11,6 +11,8 @@ way a framework should be:
 - ``scheduler``: ``BatchScheduler``, the thin ``Scheduler`` subclass that turns the
   core's answers into launches, kills and reconciliation, and leaves offer etiquette
   to ``frameworks.citizen.Citizen``;
+- ``state``: the ``--state_dir`` document (jobs, history, runs in flight, framework
+  id) that lets a restarted framework fail over and adopt its tasks;
 - ``api``: the HTTP API (Chronos' ``/v1/scheduler/...`` paths);
 - ``run`` and ``client``: the command line, ``python -m frameworks.batch VERB``
   (``run`` starts the framework; ``submit``, ``jobs``, ``status``, ``watch``, ``start``,

@@ -20,6 +20,8 @@ waiting for resources, and every job's history. Time comes from an injected ``cl
   a child is queued once all of its parents have succeeded since the child's last run
   (Chronos' rule), then the count starts over.
 - ``done()``: nothing queued or running and no scheduled run to come; ``summary()``.
+- ``restored(...)``: a core rebuilt from what ``frameworks.batch.state`` saved, its
+  RUNNING runs' last attempts in flight again (``active_tasks()``, to reconcile).
 
 A run is QUEUED (waiting for an offer), RUNNING (an attempt's task is launched), then
 SUCCEEDED or FAILED.
@@ -28,7 +30,6 @@ SUCCEEDED or FAILED.
 from __future__ import annotations
 
 import enum
-import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,6 +109,11 @@ class JobRecord:
     """Parents that succeeded since this job's last run was queued."""
     runs: list[Run] = field(default_factory=list)
     skipped: int = 0
+    parsed_at: float = 0.0
+    """The time the schedule was parsed at (an empty ISO 8601 start means that time)."""
+    last_success: float | None = None
+    last_error: float | None = None
+    """When a run last succeeded / last failed for good."""
 
     def unfinished(self) -> list[Run]:
         return [r for r in self.runs if not r.finished]
@@ -121,9 +127,39 @@ class BatchCore:
         self.jobs: dict[str, JobRecord] = {}
         self._queue: list[Run] = []
         self._tasks: dict[str, tuple[Run, Attempt]] = {}
-        self._seq = itertools.count(1)
-        self._run_numbers: dict[str, int] = {}
+        self.seq = 0
+        """The last number given to a task id (task ids never repeat)."""
+        self.run_numbers: dict[str, int] = {}
+        """The last run number of each job (kept when a job is deleted)."""
         self.started_at = clock()
+
+    @classmethod
+    def restored(cls, clock: Callable[[], float], jobs: dict[str, JobRecord],
+                 queue: Iterable[tuple[str, int]], run_numbers: dict[str, int], seq: int,
+                 started_at: float) -> BatchCore:
+        """A core as ``frameworks.batch.state`` saved it: its RUNNING runs' last attempts
+        are in flight again (to reconcile). Raises ``ValueError`` on inconsistent state."""
+        check_graph({name: rec.job for name, rec in jobs.items()})
+        core = cls(clock)
+        core.jobs, core.run_numbers, core.seq = jobs, run_numbers, seq
+        core.started_at = started_at
+        runs = {(r.job, r.number): r for rec in jobs.values() for r in rec.runs}
+        keys = list(queue)
+        waiting = {key for key, r in runs.items() if r.state is RunState.QUEUED}
+        if len(set(keys)) != len(keys) or set(keys) != waiting:
+            raise ValueError("the queue does not match the runs waiting in it")
+        core._queue = [runs[key] for key in keys]
+        for run in runs.values():
+            if run.state is RunState.RUNNING:
+                if not run.attempts or run.attempts[-1].ended is not None:
+                    raise ValueError(f"run {run.number} of {run.job!r} is running "
+                                     "without an attempt in flight")
+                core._tasks[run.attempts[-1].task_id] = (run, run.attempts[-1])
+        return core
+
+    def queued(self) -> list[tuple[str, int]]:
+        """The queue, oldest first, as (job, run number)."""
+        return [(run.job, run.number) for run in self._queue]
 
     # --- the API's verbs --------------------------------------------------------------
 
@@ -141,6 +177,7 @@ class BatchCore:
             rec.job = job
             rec.parents_done &= set(job.parents)
             rec.schedule = parse_schedule(job.schedule, now) if job.schedule else None
+            rec.parsed_at = now
             rec.next_due = None
             if rec.schedule is not None and not job.disabled:
                 rec.next_due = rec.schedule.slot_at_or_after(now - job.epsilon_seconds)
@@ -210,7 +247,8 @@ class BatchCore:
 
     def task_id(self, run: Run) -> str:
         """A new, unique task id for the next attempt of ``run``."""
-        return f"{run.job}.{run.number}.{len(run.attempts) + 1}-{next(self._seq)}"
+        self.seq += 1
+        return f"{run.job}.{run.number}.{len(run.attempts) + 1}-{self.seq}"
 
     def launched(self, run: Run, task_id: str, agent_id: str) -> None:
         attempt = Attempt(task_id, agent_id, self.clock())
@@ -236,6 +274,7 @@ class BatchCore:
         queued = False
         if state in SUCCESS:
             run.state, run.ended = RunState.SUCCEEDED, now
+            rec.last_success = now
             queued = self._run_succeeded(run.job, now)
         elif len(run.attempts) <= rec.job.retries:
             run.state = RunState.QUEUED
@@ -243,6 +282,7 @@ class BatchCore:
             queued = True
         else:
             run.state, run.ended = RunState.FAILED, now
+            rec.last_error = now
         return bool(self.tick()) or queued
 
     def _run_succeeded(self, name: str, now: float) -> bool:
@@ -286,7 +326,9 @@ class BatchCore:
                 "last_run": last.state.name if last else None,
                 "next_run": format_time(rec.next_due), "skipped": rec.skipped,
                 "success_count": sum(r.state is RunState.SUCCEEDED for r in rec.runs),
-                "error_count": sum(r.state is RunState.FAILED for r in rec.runs)}
+                "error_count": sum(r.state is RunState.FAILED for r in rec.runs),
+                "last_success": format_time(rec.last_success),
+                "last_error": format_time(rec.last_error)}
         if history:
             data["runs"] = [r.to_json() for r in rec.runs]
         return data
@@ -312,8 +354,8 @@ class BatchCore:
 
     def _enqueue(self, rec: JobRecord, cause: str, now: float,
                  due: float | None = None) -> Run:
-        number = self._run_numbers.get(rec.job.name, 0) + 1
-        self._run_numbers[rec.job.name] = number
+        number = self.run_numbers.get(rec.job.name, 0) + 1
+        self.run_numbers[rec.job.name] = number
         run = Run(rec.job.name, number, cause, now, due)
         rec.runs.append(run)
         if len(rec.runs) > MAX_HISTORY:

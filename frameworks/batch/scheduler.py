@@ -18,10 +18,18 @@ What a framework author can take from it:
   call driver methods that are thread-safe and never block (``revive_offers``,
   ``kill_task``...: posted to the driver's actor). The driver's own thread never
   waits on ours, so there is no deadlock to fear.
-- **Reconcile after a re-registration.** ``reregistered`` (a new master, or the same
-  one after a partition) sends the ids of the tasks the core believes are running to
+- **Reconcile after a (re-)registration.** ``registered`` and ``reregistered`` (a
+  new master, the same one after a partition, or this framework restarted with its
+  saved id) send the ids of the tasks the core believes are running to
   ``reconcile_tasks``; the master answers with their states, TASK_LOST for the ones it
-  does not know, which the core retries like any other failure.
+  does not know, which the core retries like any other failure. A task still running
+  is adopted as it is: its run stays RUNNING (so nothing else of a job that is not
+  ``concurrent`` launches) and its end counts as any other (a child then runs). Tasks
+  that got no answer (their agent has not re-registered with a new master yet) are
+  asked about again every ``RECONCILE_RETRY`` seconds by the timer thread.
+- **Persistence.** With a ``BatchStateFile`` (``--state_dir``) the core and the
+  framework id are saved (``frameworks.batch.state``) after every change — before a
+  launch, so a task launched is on disk — and only when the document changed.
 
 ``finished`` is set once ``exit_when_done`` holds: at least one job was submitted and
 ``core.done()`` (nothing queued or running, no scheduled run to come).
@@ -47,34 +55,44 @@ from actors.messages import (
 from actors.resources import Resources
 from frameworks.batch.core import BatchCore, Run
 from frameworks.batch.jobs import Job
+from frameworks.batch.state import BatchStateFile, dump
 from frameworks.citizen import Citizen
 from frameworks.scheduler import Scheduler
 from frameworks.scheduler_driver import SchedulerDriver
 
-__all__ = ["BatchScheduler"]
+__all__ = ["RECONCILE_RETRY", "BatchScheduler"]
 
 IDLE_WAKEUP = 60.0
 """The timer thread looks again at least this often, even with nothing scheduled."""
+RECONCILE_RETRY = 10.0
+"""Seconds before tasks a reconciliation got no answer for are asked about again."""
 
 
 class BatchScheduler(Scheduler):
     """Runs ``BatchCore``'s jobs as command tasks; see the module docstring."""
 
     def __init__(self, clock: Callable[[], float] = time.time, roles: Iterable[str] = (),
-                 exit_when_done: bool = False) -> None:
+                 exit_when_done: bool = False, state_file: BatchStateFile | None = None,
+                 core: BatchCore | None = None, framework_id: str = "") -> None:
         self.lock = threading.RLock()
         self._wake = threading.Condition(self.lock)
-        self.core = BatchCore(clock)
+        self.core = core or BatchCore(clock)
+        self.state_file = state_file
+        self._saved: dict[str, Any] | None = None
         self.citizen = Citizen(self._wants, roles=tuple(roles))
         self.exit_when_done = exit_when_done
         self.finished = threading.Event()
         self.registered_event = threading.Event()
-        self.framework_id = ""
+        self.framework_id = framework_id
+        """The saved one until the master registers us (then the master's)."""
         self.offers_seen = 0
         self.tasks_launched = 0
-        self._submitted = False
+        self._submitted = bool(self.core.jobs)
         self._driver: SchedulerDriver | None = None
         self._stopping = False
+        self._unanswered: set[str] = set()
+        """Tasks reconciled and not heard of since (asked again every RECONCILE_RETRY)."""
+        self._reconcile_sent = 0.0
         self._timer = threading.Thread(target=self._timer_loop, name="batch-timer",
                                        daemon=True)
 
@@ -101,6 +119,21 @@ class BatchScheduler(Scheduler):
                     self._driver.kill_task(task_id, agent_id)
             self._changed()
 
+    def save(self, framework_id: str | None = None) -> None:
+        """Write the state file if anything changed since the last write (any thread).
+
+        ``framework_id`` replaces the id to keep (``""`` after a teardown: the master
+        forgot it, so the next run registers anew)."""
+        with self.lock:
+            if framework_id is not None:
+                self.framework_id = framework_id
+            if self.state_file is None:
+                return
+            data = dump(self.core, self.framework_id)
+            if data != self._saved:
+                self.state_file.save(data)
+                self._saved = data
+
     def status(self) -> dict[str, Any]:
         with self.lock:
             return {"framework_id": self.framework_id, "done": self.core.done(),
@@ -124,7 +157,8 @@ class BatchScheduler(Scheduler):
             while not self._stopping:
                 self.core.tick()
                 self._changed(poke=False)
-                wake = self.core.next_wakeup()
+                times = [self.core.next_wakeup(), self.reconcile_again()]
+                wake = min((t for t in times if t is not None), default=None)
                 delay = IDLE_WAKEUP if wake is None else wake - self.core.clock()
                 self._wake.wait(max(0.0, min(delay, IDLE_WAKEUP)))
 
@@ -134,17 +168,21 @@ class BatchScheduler(Scheduler):
                    master_info: MasterInfo) -> None:
         with self.lock:
             self._driver, self.framework_id = driver, framework_id
+            self.save()
             self.citizen.registered(driver)
             self._reconcile(driver)
             self._changed()
         self.registered_event.set()
 
     def reregistered(self, driver: SchedulerDriver, master_info: MasterInfo) -> None:
+        """A new master, or this framework failed over with its saved id (the master
+        answers a registration with a known id as a re-registration)."""
         with self.lock:
             self._driver = driver
             self.citizen.registered(driver)
             self._reconcile(driver)
             self._changed()
+        self.registered_event.set()
 
     def resource_offers(self, driver: SchedulerDriver, offers: list[Offer]) -> None:
         with self.lock:
@@ -153,6 +191,7 @@ class BatchScheduler(Scheduler):
             placed = self._place(self.core.ready(), offers)
             more = self._wants()
             remainder = Filters() if more else Filters(refuse_seconds=self.citizen.refuse_seconds)
+            self.save()  # before launching: a task we launched is always on disk
             for offer in offers:
                 tasks = placed[offer.id]
                 if tasks:
@@ -161,6 +200,7 @@ class BatchScheduler(Scheduler):
 
     def status_update(self, driver: SchedulerDriver, status: TaskStatus) -> None:
         with self.lock:
+            self._unanswered.discard(status.task_id)
             self.core.update(status.task_id, status.state.name, status.agent_id, status.message)
             self._changed()
 
@@ -172,6 +212,7 @@ class BatchScheduler(Scheduler):
 
     def _changed(self, poke: bool = True) -> None:
         """After anything that may have queued runs or moved a schedule."""
+        self.save()
         if self._driver is not None and self._wants():
             self.citizen.want(self._driver)
         if poke:
@@ -179,11 +220,27 @@ class BatchScheduler(Scheduler):
         if self.exit_when_done and self._submitted and self.core.done():
             self.finished.set()
 
-    def _reconcile(self, driver: SchedulerDriver) -> None:
-        active = self.core.active_tasks()
+    def _reconcile(self, driver: SchedulerDriver, only: set[str] | None = None) -> None:
+        """Ask the master about the tasks in flight (``only``: those of them)."""
+        active = {t: a for t, a in self.core.active_tasks().items()
+                  if only is None or t in only}
+        self._unanswered = set(active)
+        self._reconcile_sent = self.core.clock()
         if active:
             driver.reconcile_tasks([TaskStatus(task_id=t, state=TaskState.TASK_RUNNING,
                                                agent_id=a) for t, a in active.items()])
+
+    def reconcile_again(self) -> float | None:
+        """Ask again about tasks the master did not answer for (an agent it has not heard
+        from since its own failover answers nothing); when to look next."""
+        self._unanswered &= set(self.core.active_tasks())
+        if not self._unanswered or self._driver is None:
+            return None
+        due = self._reconcile_sent + RECONCILE_RETRY
+        if self.core.clock() >= due:
+            self._reconcile(self._driver, self._unanswered)
+            due = self._reconcile_sent + RECONCILE_RETRY
+        return due
 
     def _place(self, runs: list[Run], offers: list[Offer]) -> dict[str, list[TaskInfo]]:
         """First fit: each run on the first offer it fits, so agents fill one by one.

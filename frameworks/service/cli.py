@@ -4,7 +4,8 @@
 
     python -m frameworks.service run --master=127.0.0.1:5050 --apps=apps.json \\
         [--role=ROLE] [--name=service] [--http_port=8080] [--state_dir=DIR] \\
-        [--failover_timeout=1weeks] [--teardown]
+        [--failover_timeout=1weeks] [--teardown] [--reconciliation_initial_delay=15000] \\
+        [--reconciliation_interval=600000]
     python -m frameworks.service apps|scale APP N|restart APP|deploy FILE|remove APP \\
         [--url=http://127.0.0.1:8080] [--json]
 
@@ -15,6 +16,9 @@ that is taken, a free port). It runs until SIGTERM
 or SIGINT; then it leaves its tasks running for a later ``run`` with the same
 ``--state_dir`` to adopt (``--teardown``: kill them and unregister instead). The
 state dir's apps win over ``--apps``; apps of the file it does not hold are added.
+``--reconciliation_initial_delay`` ms after its first reconciliation, then every
+``--reconciliation_interval`` ms, it reconciles its tasks with the master again
+(Marathon's flags and defaults: 15000 and 600000).
 The client verbs call the API; an error exits 1 with its message. Bad flags exit 2.
 """
 
@@ -41,7 +45,7 @@ from frameworks.service.operations import AppOperations
 from frameworks.service.scheduler import ServiceScheduler, version_at
 from frameworks.service.spec import AppSpec, SpecError, parse_apps
 from frameworks.service.state import SavedState, StateFile
-from transport.flags import Duration, Flags, port_number
+from transport.flags import Duration, Flags, port_number, positive
 from transport.logs import configure
 
 __all__ = ["load_apps", "main", "run_flags"]
@@ -68,6 +72,12 @@ def run_flags() -> Flags:
     f.add("failover_timeout", Duration, DEFAULT_FAILOVER_TIMEOUT,
           "how long the master keeps our tasks while we are gone")
     f.add("teardown", bool, False, "on SIGTERM/SIGINT kill every task and unregister")
+    f.add("reconciliation_initial_delay", int, 15000,
+          "ms after the first reconciliation before periodic ones begin (Marathon's)",
+          positive)
+    f.add("reconciliation_interval", int, 600000,
+          "ms between periodic reconciliations: the known tasks explicitly, then implicitly",
+          positive)
     f.add("registration_timeout", Duration, 60.0, "exit 1 if not registered by then")
     f.add("ip", str, "127.0.0.1", "IP address the framework's node listens on")
     f.add("log_level", str, "warning", "log level (to stderr)")
@@ -104,7 +114,10 @@ def run(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr)
     known = {a.id for a in state.apps}
     state.apps += [replace(a, version=a.version or version_at(time.time()))
                    for a in apps if a.id not in known]
-    scheduler = ServiceScheduler(state, state_file, role=values.role)
+    scheduler = ServiceScheduler(
+        state, state_file, role=values.role,
+        reconciliation_initial_delay=values.reconciliation_initial_delay / 1000,
+        reconciliation_interval=values.reconciliation_interval / 1000)
     try:
         api = ServiceHttpApi(AppOperations(scheduler), values.http_port)
     except OSError as exc:

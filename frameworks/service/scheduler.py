@@ -17,6 +17,13 @@ How it works, for a framework author reading it as an example:
   marker's answer arrives every running task has been heard of: they are adopted,
   and only then does the scheduler launch (offers before that are declined). The
   marker is asked again every ``RECONCILE_RETRY`` seconds until it is answered.
+- **Periodic reconciliation** (Marathon's ``--reconciliation_initial_delay`` and
+  ``--reconciliation_interval``). ``reconciliation_initial_delay`` seconds after that
+  first reconciliation ended, and then every ``reconciliation_interval`` seconds (on
+  the scheduler's clock, from ``tick``), it reconciles again: explicitly the tasks it
+  knows, then implicitly. A task the master no longer has (its update lost, say) is
+  answered TASK_LOST and replaced like any other that ended; one it did not know of is
+  adopted or killed, as after a restart.
 - **Offers.** ``resource_offers`` asks ``planner.place`` what to launch on each offer,
   saves the new tasks, launches them; ``Citizen.settle`` declines the rest (120 s
   filter) and suppresses offers once nothing is wanted. New work (an app, a scale up,
@@ -47,12 +54,16 @@ from frameworks.service.spec import AppSpec
 from frameworks.service.state import SavedState, StateFile
 from frameworks.service.tasks import ServiceTask, app_of, is_ready
 
-__all__ = ["KILL_RETRY", "RECONCILE_RETRY", "ServiceScheduler", "version_at"]
+__all__ = ["KILL_RETRY", "RECONCILE_RETRY", "RECONCILIATION_INITIAL_DELAY",
+           "RECONCILIATION_INTERVAL", "ServiceScheduler", "version_at"]
 
 _log = structlog.get_logger("meseta.service")
 
 RECONCILE_RETRY = 5.0
 """Seconds before an unanswered reconciliation marker is asked about again."""
+RECONCILIATION_INITIAL_DELAY = 15.0
+RECONCILIATION_INTERVAL = 600.0
+"""Marathon's defaults (15000 ms and 600000 ms), in seconds."""
 KILL_RETRY = 10.0
 """Seconds before a kill with no terminal update yet is sent again (kills are unreliable)."""
 
@@ -72,7 +83,9 @@ class ServiceScheduler(Scheduler):
 
     def __init__(self, state: SavedState, state_file: StateFile, role: str = "*",
                  clock: Callable[[], float] = time.time,
-                 reset_after: float = planner.RESET_AFTER) -> None:
+                 reset_after: float = planner.RESET_AFTER,
+                 reconciliation_initial_delay: float = RECONCILIATION_INITIAL_DELAY,
+                 reconciliation_interval: float = RECONCILIATION_INTERVAL) -> None:
         self.lock = threading.RLock()
         self.state_file = state_file
         self.role = role
@@ -88,6 +101,11 @@ class ServiceScheduler(Scheduler):
         self.reconciled = False
         self.registered_event = threading.Event()
         self.citizen = Citizen(self.wants_offers, roles=())
+        self.reconciliation_initial_delay = reconciliation_initial_delay
+        self.reconciliation_interval = reconciliation_interval
+        self.periodic_reconciliations = 0
+        self._next_reconciliation: float | None = None
+        """When the next periodic reconciliation is due (None until reconciled)."""
         self._marker = ""
         self._marker_sent = 0.0
         self._last_tick = clock()
@@ -135,15 +153,20 @@ class ServiceScheduler(Scheduler):
     def _connected(self, driver: SchedulerDriver) -> None:
         self.driver = driver
         self.reconciled = False
+        self._next_reconciliation = None
+        self._reconcile_known(driver)
+        self._marker = f"service-reconciliation.{uuid.uuid4()}"
+        self._ask_marker()
+        self.citizen.registered(driver)
+        self.registered_event.set()
+
+    def _reconcile_known(self, driver: SchedulerDriver) -> None:
+        """Explicit reconciliation of every task we know, then an implicit one."""
         known = [TaskStatus(task_id=t.task_id, state=t.state or TaskState.TASK_STAGING,
                             agent_id=t.agent_id) for t in self.tasks.values()]
         if known:
             driver.reconcile_tasks(known)
         driver.reconcile_tasks()
-        self._marker = f"service-reconciliation.{uuid.uuid4()}"
-        self._ask_marker()
-        self.citizen.registered(driver)
-        self.registered_event.set()
 
     def _ask_marker(self) -> None:
         assert self.driver is not None
@@ -187,6 +210,8 @@ class ServiceScheduler(Scheduler):
             if status.task_id == self._marker:
                 if not self.reconciled:
                     self.reconciled = True
+                    self._next_reconciliation = (self.clock()
+                                                 + self.reconciliation_initial_delay)
                     _log.info("reconciled", tasks=len(self.tasks))
                     if self._wants_launch():
                         # A failed-over framework inherits its predecessor's refusal
@@ -274,7 +299,8 @@ class ServiceScheduler(Scheduler):
         driver.kill_task(task.task_id, task.agent_id)
 
     def tick(self) -> None:
-        """Timers (the ticker thread calls this every second): retries, backoff expiry."""
+        """Timers (the ticker thread calls this every second): retries, backoff expiry,
+        periodic reconciliation."""
         with self.lock:
             driver, now = self.driver, self.clock()
             last, self._last_tick = self._last_tick, now
@@ -284,6 +310,12 @@ class ServiceScheduler(Scheduler):
                 if now - self._marker_sent >= RECONCILE_RETRY:
                     self._ask_marker()
                 return
+            due = self._next_reconciliation
+            if due is not None and now >= due:
+                self._next_reconciliation = now + self.reconciliation_interval
+                self.periodic_reconciliations += 1
+                _log.info("periodic reconciliation", tasks=len(self.tasks))
+                self._reconcile_known(driver)
             for task in self.tasks.values():
                 if task.killing and now - task.kill_sent_at >= KILL_RETRY:
                     self._kill(driver, task, now)

@@ -32,8 +32,8 @@ FAST = ("--allocation_interval=100ms",)
 class Batch:
     """A ``python -m frameworks.batch run`` process; its stdout lines are collected."""
 
-    def __init__(self, tmp: Path, master: str, *flags: str) -> None:
-        self.log = tmp / "batch.log"
+    def __init__(self, tmp: Path, master: str, *flags: str, log: str = "batch.log") -> None:
+        self.log = tmp / log
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "frameworks.batch", "run", f"--master={master}", *flags],
             stdout=subprocess.PIPE, stderr=open(self.log, "wb"), start_new_session=True)
@@ -93,9 +93,9 @@ class Batch:
 def start_batch(cluster: LocalCluster, tmp_path: Path) -> Iterator[Callable[..., Batch]]:
     started: list[Batch] = []
 
-    def start(*flags: str) -> Batch:
+    def start(*flags: str, log: str = "batch.log") -> Batch:
         master = next(n for n in cluster.nodes if n.name == "master")
-        batch = Batch(tmp_path, master.address, *flags)
+        batch = Batch(tmp_path, master.address, *flags, log=log)
         started.append(batch)
         return batch
 
@@ -242,3 +242,47 @@ def test_idle_framework_is_suppressed_and_a_submitted_job_revives_it(
                                                        "parents": ["missing"]})
     assert err.value.code == 400
     assert "unknown parent" in json.loads(err.value.read())["message"]
+
+
+def test_a_batch_framework_killed_mid_run_adopts_its_task_after_a_restart_then_runs_the_child(
+        cluster: LocalCluster, start_batch: Callable[..., Batch], tmp_path: Path) -> None:
+    master = cluster.master(*FAST)
+    cluster.agent(master, "cpus:2;mem:1024;disk:1024")
+    out, state = tmp_path / "out", tmp_path / "state"
+    out.mkdir()
+    # The parent runs until the test lets it end, so it is surely running across the restart.
+    parent = (f"date +%s.%N >> {out}/parent.runs; "
+              f"while [ ! -e {out}/go ]; do sleep 0.1; done; date +%s.%N > {out}/parent.end")
+    jobs = _jobs_file(tmp_path, [
+        {"name": "parent", "command": parent, "retries": 2},
+        {"name": "child", "command": f"date +%s.%N >> {out}/child.runs",
+         "parents": ["parent"]}])
+    flags = (f"--jobs={jobs}", f"--state_dir={state}", "--exit_when_done", "--log_level=info")
+    first = start_batch(*flags, log="batch-1.log")
+    _wait_until(lambda: (out / "parent.runs").exists(), "the parent task to start")
+    os.killpg(first.proc.pid, signal.SIGKILL)
+    first.proc.wait(30)
+
+    again = start_batch(*flags, log="batch-2.log")
+    assert again.framework_id == first.framework_id
+    # One framework at the master, the same one: it failed over rather than registering anew.
+    assert [f["id"] for f in _get(f"{master.http}/master/frameworks")["frameworks"]] == [
+        first.framework_id]
+    job = again.api("GET", "/v1/scheduler/job/parent")
+    assert job["state"] == "running" and len(job["runs"][0]["attempts"]) == 1
+    assert again.api("GET", "/v1/scheduler/job/child")["runs"] == []
+
+    (out / "go").touch()
+    summary = again.summary()
+    assert again.exit_code() == 0
+    assert (summary["succeeded"], summary["failed"], summary["runs"]) == (2, 0, 2)
+    assert len((out / "parent.runs").read_text().split()) == 1  # ran exactly once
+    [child] = [float(t) for t in (out / "child.runs").read_text().split()]
+    assert child >= _time(out / "parent.end")
+    frameworks = _get(f"{master.http}/master/frameworks")
+    assert frameworks["frameworks"] == []
+    [done] = [f for f in frameworks["completed_frameworks"] if f["id"] == first.framework_id]
+    assert sorted(t["name"] for t in done["completed_tasks"]) == ["child", "parent"]
+    # Torn down at the end: the state dir keeps the jobs but drops the forgotten id.
+    saved = json.loads((state / "batch.json").read_text())
+    assert saved["framework_id"] == "" and len(saved["jobs"]) == 2

@@ -192,6 +192,29 @@ def test_a_restarted_service_adopts_its_tasks_without_duplicates(
     assert len(framework(master, again.pid)["tasks"]) == 2
 
 
+def test_the_service_reconciles_periodically_and_keeps_its_instances(
+        cluster: LocalCluster) -> None:
+    master = cluster.master()
+    cluster.agent(master, "cpus:2;mem:1024;ports:[31000-31100]")
+
+    def reconciliations() -> int:
+        metrics = call(f"{master.http}/metrics/snapshot")
+        return int(metrics.get("master/messages_reconcile_tasks", 0))
+
+    service = start_service(cluster, master, [sleeper(1)], cluster.tmp / "state",
+                            "--reconciliation_initial_delay=500",
+                            "--reconciliation_interval=1000")
+    (task,) = wait_for("1 instance", n_running(service, "sleeper", 1))
+    wait_for("offers suppressed", suppressed(master, service.pid))
+    # Registration sends 2 or 3 (known tasks, implicit, the marker); each period 2 more.
+    start = reconciliations()
+    wait_for("four periodic reconciliations", lambda: reconciliations() >= start + 8)
+    # Answers about a healthy task change nothing: the same instance, nothing relaunched.
+    assert [t["id"] for t in running(service, "sleeper")] == [task["id"]]
+    assert master_running(master, service.pid) == {task["id"]}
+    assert framework(master, service.pid)["completed_tasks"] == []
+
+
 def test_a_health_checked_app_is_ready_only_when_healthy_and_rolls_over_healthy(
         cluster: LocalCluster) -> None:
     master = cluster.master()

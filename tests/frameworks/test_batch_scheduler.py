@@ -203,6 +203,7 @@ def test_bad_flags_and_bad_job_files_exit_2_with_a_message(tmp_path: Path) -> No
                         (("run", "--bogus"), "unrecognized"),
                         (("run", f"--jobs={cyclic}"), "cycle"),
                         (("run", f"--jobs={tmp_path / 'missing.json'}"), "cannot read"),
+                        (("run", "--failover_timeout=soon"), "--failover_timeout"),
                         (("frobnicate",), "unknown verb"),
                         (("jobs",), "--url")]:
         result = _run_cli(*argv)

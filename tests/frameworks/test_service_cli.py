@@ -36,6 +36,8 @@ def test_no_verb_or_an_unknown_one_prints_usage() -> None:
     ("--role=a b", "--role"),
     ("--http_port=70000", "--http_port"),
     ("--failover_timeout=soon", "--failover_timeout"),
+    ("--reconciliation_interval=0", "--reconciliation_interval"),
+    ("--reconciliation_initial_delay=15s", "--reconciliation_initial_delay"),
 ])
 def test_bad_run_flags_exit_2_with_a_message(flag: str, message: str) -> None:
     code, _, err = run("run", flag)

@@ -152,6 +152,48 @@ def test_a_failed_instance_is_replaced_after_its_backoff(tmp_path: Path) -> None
     assert len(driver.of("launch")[1]) == 1
 
 
+def test_reconciliation_repeats_on_the_clock_and_a_task_the_master_lost_is_replaced(
+        tmp_path: Path) -> None:
+    clock = Clock()
+    scheduler = ServiceScheduler(SavedState(apps=[parse_app(SLEEPER)]), StateFile(tmp_path),
+                                 clock=clock, reconciliation_initial_delay=15.0,
+                                 reconciliation_interval=600.0)
+    driver: Any = Driver()
+    scheduler.registered(driver, "fw-1", MASTER)
+    reconcile(scheduler, driver)
+    scheduler.resource_offers(driver, [offer()])
+    first, second = driver.of("launch")[0]
+    for task_id in (first, second):
+        scheduler.status_update(driver, status(task_id, TaskState.TASK_RUNNING))
+
+    def periodic_after(seconds: float) -> list[Any]:
+        asked = len(driver.of("reconcile"))
+        clock.now += seconds
+        scheduler.tick()
+        return [sorted(ids) for ids in driver.of("reconcile")[asked:]]
+
+    assert periodic_after(14.5) == []  # the initial delay runs from the first reconciliation
+    assert periodic_after(0.5) == [sorted([first, second]), []]  # explicit, then implicit
+    assert periodic_after(599.0) == []
+    assert periodic_after(1.0) == [sorted([first, second]), []]
+    # The master answers that it lost one (its update never reached us): it is replaced.
+    scheduler.status_update(driver, status(first, TaskState.TASK_LOST))
+    assert sorted(scheduler.tasks) == [second]
+    clock.now += 1.0  # the backoff
+    scheduler.tick()
+    scheduler.resource_offers(driver, [offer(2)])
+    (replacement,) = driver.of("launch")[1]
+    assert periodic_after(600.0) == [sorted([second, replacement]), []]
+    assert scheduler.periodic_reconciliations == 3
+    # A re-registration reconciles at once, and the periodic timer starts over after it.
+    scheduler.reregistered(driver, MASTER)
+    (only,) = periodic_after(600.0)  # not reconciled yet: only the marker is asked again
+    assert len(only) == 1 and only[0].startswith("service-reconciliation.")
+    reconcile(scheduler, driver)
+    assert periodic_after(14.0) == []
+    assert periodic_after(1.0) == [sorted([second, replacement]), []]
+
+
 def test_kills_are_sent_again_until_a_terminal_update_comes(tmp_path: Path) -> None:
     scheduler, driver, clock = make(tmp_path)
     scheduler.registered(driver, "fw-1", MASTER)
