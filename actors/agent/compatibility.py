@@ -123,7 +123,7 @@ def _attributes_kept(old: Iterable[Attribute], new: Iterable[Attribute]) -> str 
                     f"{before.type.name} to {after.type.name}")
         kind = before.type.name.lower()
         if before.type in (ValueType.SCALAR, ValueType.TEXT):
-            if _attribute(before) != _attribute(after):
+            if (before.scalar, before.text) != (after.scalar, after.text):
                 return (f"{_ADDITIVE}Value of {kind} attribute '{before.name}' changed from "
                         f"{_attribute_value(before)} to {_attribute_value(after)}")
         elif not _attribute_contains(after, before):
