@@ -130,6 +130,9 @@ class AgentConfig:
     ``cleanup``: kill them, and exit once they are gone."""
     strict: bool = True
     """A corrupt checkpoint stops the agent (else the bad entry is skipped and logged)."""
+    reconfiguration_policy: str = "equal"
+    """Which changes of the agent info a restart may keep its id through: ``equal`` (none)
+    or ``additive`` (more resources, new attributes; ``actors.agent.compatibility``)."""
     executor_reregistration_timeout: float = DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT
     executor_reregistration_retry_interval: float = DEFAULT_EXECUTOR_REREGISTRATION_RETRY_INTERVAL
     """0: send ReconnectExecutor once."""
@@ -173,6 +176,8 @@ class AgentConfig:
             raise ValueError("launcher must be warm or subprocess")
         if self.recover not in ("reconnect", "cleanup"):
             raise ValueError("recover must be reconnect or cleanup")
+        if self.reconfiguration_policy not in ("equal", "additive"):
+            raise ValueError("reconfiguration_policy must be equal or additive")
         if not 0 < self.executor_reregistration_timeout <= MAX_EXECUTOR_REREGISTRATION_TIMEOUT:
             raise ValueError("executor_reregistration_timeout must be in (0, 15secs]")
         for name in ("executor_registration_timeout", "status_update_retry_min",
@@ -216,6 +221,7 @@ class AgentConfig:
             "registration_backoff_factor": f"{self.registration_backoff_factor}secs",
             "launcher": self.launcher, "trace": str(self.trace).lower(),
             "recover": self.recover, "strict": str(self.strict).lower(),
+            "reconfiguration_policy": self.reconfiguration_policy,
             "executor_reregistration_timeout": f"{self.executor_reregistration_timeout}secs",
             "executor_reregistration_retry_interval":
                 f"{self.executor_reregistration_retry_interval}secs",
@@ -352,6 +358,10 @@ def flags() -> Flags:
           check=one_of("reconnect", "cleanup"))
     f.add("strict", bool, True, "a corrupt checkpoint makes recovery fail (else the bad "
           "entry is skipped and logged)")
+    f.add("reconfiguration_policy", str, "equal", "which agent info changes a restarted "
+          "agent may keep its id through: equal (none: hostname, port, resources, attributes "
+          "and domain as before) or additive (resources may grow, attributes be added)",
+          check=one_of("equal", "additive"))
     f.add("executor_reregistration_timeout", Duration,
           Duration(DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT),
           "time recovered executors have to re-register after a restart (at most 15secs)",
@@ -406,6 +416,7 @@ def from_flags(ns: argparse.Namespace) -> AgentConfig:
         registration_backoff_factor=float(ns.registration_backoff_factor),
         launcher=ns.launcher, trace=bool(ns.trace), cpu_affinity=ns.cpu_affinity,
         recover=ns.recover, strict=bool(ns.strict),
+        reconfiguration_policy=ns.reconfiguration_policy,
         executor_reregistration_timeout=float(ns.executor_reregistration_timeout),
         executor_reregistration_retry_interval=float(
             ns.executor_reregistration_retry_interval),

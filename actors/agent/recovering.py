@@ -5,9 +5,12 @@ its constructor (so a corrupt checkpoint with ``--strict``, or an incompatible a
 info, raises ``RecoveryError`` before anything starts; main exits with the message);
 ``_start_recovery`` runs in ``on_start``. It follows Mesos' ``Slave::recover``:
 
-- the agent id is recovered from ``agent.info`` if the agent info is compatible (same
-  hostname, port, resources and attributes); after a reboot an incompatible one makes
-  it a new agent (the ``latest`` link is removed), without a reboot it is an error;
+- the agent id is recovered from ``agent.info`` if the new agent info is compatible
+  with it under ``--reconfiguration_policy`` (``compatibility``: ``equal`` or
+  ``additive``); a compatible but changed info is checkpointed at once and sent with
+  ``ReregisterAgent`` (the master updates its registry, books and allocator). After a
+  reboot an incompatible one makes it a new agent (the ``latest`` link is removed),
+  without a reboot it is an error (the agent exits, the checkpoint untouched);
 - each checkpointing framework's executors are rebuilt from their latest run, their
   tasks from ``task.info`` and the status update streams from ``task.updates`` (the
   status update manager sends the unacknowledged ones once registered);
@@ -39,6 +42,7 @@ from collections.abc import Iterable
 
 import structlog
 
+from actors.agent import compatibility
 from actors.agent.checkpoint import current_boot_id
 from actors.agent.endings import executor_key_name
 from actors.agent.executor_http import ExecutorConnection
@@ -61,7 +65,6 @@ from actors.agent.running import ExecutorManager
 from actors.agent.sandbox import Sandbox, run_dir
 from actors.agent.tasks import TaskRecord
 from actors.messages import (
-    AgentInfo,
     ExecutorReregistered,
     ReconnectExecutor,
     ReregisterExecutor,
@@ -72,20 +75,12 @@ from actors.messages.task_state import Reason, TaskState, is_terminal
 from actors.messages.tasks import ExecutorType
 from transport import PID, Timer
 
-__all__ = ["WATCH_INTERVAL", "AgentRecovery", "compatible"]
+__all__ = ["WATCH_INTERVAL", "AgentRecovery"]
 
 _log = structlog.get_logger("meseta.agent.recovery")
 
 WATCH_INTERVAL = 0.5
 """Seconds between checks of the recovered executors' pids (Mesos' reaper: 1 s)."""
-
-
-def compatible(old: AgentInfo, new: AgentInfo) -> str | None:
-    """Why the checkpointed agent info cannot be kept (None: it can)."""
-    for name in ("hostname", "port", "resources", "attributes"):
-        if getattr(old, name) != getattr(new, name):
-            return f"the agent's {name} changed ({getattr(old, name)} -> {getattr(new, name)})"
-    return None
 
 
 class AgentRecovery(ExecutorManager):
@@ -110,18 +105,29 @@ class AgentRecovery(ExecutorManager):
         self._recovering = True
         if state.agent is None:
             return
-        problem = compatible(state.agent.info, self.info)
+        old = state.agent.info
+        problem = compatibility.check(self.config.reconfiguration_policy, old, self.info)
         if problem is None:
             self.agent_id = state.agent.agent_id
             self.info = dataclasses.replace(self.info, id=self.agent_id)
+            changed = [n for n in compatibility.COMPARED
+                       if getattr(old, n) != getattr(self.info, n)]
+            if changed:  # as Mesos: the permitted new info is checkpointed at once
+                _log.warning("the agent info changed; keeping the agent id",
+                             agent_id=self.agent_id, changed=changed,
+                             policy=self.config.reconfiguration_policy,
+                             resources=str(self.info.resources))
+                self.ckpt.agent(self.info)
         elif state.rebooted:
             _log.warning("recovering as a new agent", why=problem)
             self.ckpt.forget_agent()
             state.agent = None
         else:
             raise RecoveryError(
-                f"cannot recover agent {state.agent.agent_id}: {problem}; to start as a new "
-                f"agent (old executors are not recovered) remove "
+                f"cannot recover agent {state.agent.agent_id}: {problem}\n"
+                f"If the configuration changed and the agent should keep its id, a more "
+                f"permissive --reconfiguration_policy may allow it.\nTo restart this agent "
+                f"with a new agent id instead (old executors are not recovered), remove "
                 f"{self.config.work_dir}/meta/agents/latest")
 
     # --- on start ---------------------------------------------------------------------

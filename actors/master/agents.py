@@ -10,7 +10,10 @@ decisions about the registry are in ``agent_registry``).
 the ``Outbox``: ``AgentRegistered`` / ``AgentReregistered``, ``Allocator*Agent``
 commands, and, when an agent is removed, status updates (TASK_LOST, or TASK_UNREACHABLE
 / TASK_GONE for PARTITION_AWARE frameworks), ``LostAgent`` and rescinded offers for
-the frameworks; when an unreachable agent re-registers, its tasks' current states.
+the frameworks; when an unreachable agent re-registers, its tasks' current states. A
+registered agent that re-registers with a changed ``AgentInfo`` (restarted under an
+agent ``--reconfiguration_policy`` that allowed it) gets it in its record and the
+allocator its new total (``AllocatorUpdateAgent``).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from actors.messages.internal import (
     AllocatorAddFramework,
     AllocatorDeactivateAgent,
     AllocatorRemoveAgent,
+    AllocatorUpdateAgent,
 )
 from actors.messages.task_state import Reason, TaskState, is_terminal
 from actors.messages.tasks import ExecutorInfo, Task, TaskInfo, TaskStatus
@@ -197,8 +201,10 @@ def reregister(books: Books, frm: PID, msg: ReregisterAgent, out: Outbox,
         books.agents.registered[agent_id] = record
         books.agents.unreachable.pop(agent_id, None)
         books.agents.recovered.pop(agent_id, None)
-    elif not record.connected or not record.active:
-        out.tell_allocator(AllocatorActivateAgent(agent_id=agent_id))
+    else:
+        _update_info(record, msg.agent_info, out)  # before it is offered again
+        if not record.connected or not record.active:
+            out.tell_allocator(AllocatorActivateAgent(agent_id=agent_id))
     record.pid, record.connected, record.active = frm, True, True
     record.version, record.capabilities = msg.version, msg.capabilities
     record.reregistered_time = books.now()
@@ -215,6 +221,19 @@ def reregister(books: Books, frm: PID, msg: ReregisterAgent, out: Outbox,
                                     connection=_connection(total_ping_timeout)))
     _log.info("agent re-registered", agent_id=agent_id, pid=str(frm), tasks=len(msg.tasks))
     return record
+
+
+def _update_info(record: AgentRecord, info: AgentInfo, out: Outbox) -> None:
+    """A registered agent came back with another (registry-stored) info: it was restarted
+    with new flags its ``--reconfiguration_policy`` allows; the allocator gets the new total."""
+    if info == record.info:
+        return
+    old_total = record.total
+    record.info = info
+    _log.info("agent info updated on re-registration", agent_id=info.id,
+              resources=str(info.resources), previous=str(old_total))
+    if info.resources != old_total:
+        out.tell_allocator(AllocatorUpdateAgent(agent_id=info.id, total=info.resources))
 
 
 def _adopt(books: Books, agent: AgentRecord, msg: ReregisterAgent, out: Outbox

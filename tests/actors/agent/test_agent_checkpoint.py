@@ -13,7 +13,6 @@ import pytest
 from actors.agent import checkpoint as paths
 from actors.agent.checkpointer import Checkpointer
 from actors.agent.executors import ExecutorRecord, FrameworkRecord
-from actors.agent.recovering import compatible
 from actors.agent.recovery import RecoveryError, process_alive, read_updates, recover
 from actors.agent.sandbox import Sandbox
 from actors.agent.status_updates import StatusUpdateManager
@@ -205,15 +204,6 @@ def test_a_process_is_alive_only_with_its_own_creation_time() -> None:
         proc.kill()
         proc.wait()
     assert not process_alive(proc.pid, created)
-
-
-def test_agent_info_compatibility() -> None:
-    assert compatible(AGENT, AGENT) is None
-    assert compatible(AGENT, AgentInfo(hostname="h", port=5051, resources=AGENT.resources,
-                                       id="", http_port=9)) is None
-    moved = AgentInfo(hostname="h", port=6000, resources=AGENT.resources)
-    problem = compatible(AGENT, moved)
-    assert problem is not None and "port" in problem
 
 
 def test_a_recovered_stream_resends_only_what_was_not_acknowledged() -> None:

@@ -221,7 +221,7 @@ def test_an_agent_whose_port_changed_refuses_to_recover(cluster: Cluster) -> Non
     _crash(agent)
     executor.kill()
     node = cluster.node()
-    with pytest.raises(RecoveryError, match=r"port changed.*meta/agents/latest"):
+    with pytest.raises(RecoveryError, match=r"(?s)port changed.*meta/agents/latest"):
         node.spawn(AgentActor, _config(cluster, node.port))
     assert "agent" not in node.processes
     assert os.path.islink(paths.latest_agent_link(str(cluster.tmp_path / "work")))

@@ -25,10 +25,12 @@ def parse(*argv: str, env: dict[str, str] | None = None) -> AgentConfig:
 def test_recovery_defaults_follow_mesos() -> None:
     config = parse()
     assert (config.recover, config.strict) == ("reconnect", True)
+    assert config.reconfiguration_policy == "equal"
     assert config.executor_reregistration_timeout == 2.0
     assert config.recovery_timeout == 900.0
     shown = config.to_flags()
     assert (shown["recover"], shown["strict"]) == ("reconnect", "true")
+    assert shown["reconfiguration_policy"] == "equal"
     assert shown["executor_reregistration_timeout"] == "2.0secs"
     assert shown["recovery_timeout"] == "900.0secs"
 
@@ -36,8 +38,10 @@ def test_recovery_defaults_follow_mesos() -> None:
 def test_recovery_flags_parse_and_fall_back_to_the_environment() -> None:
     config = parse("--recover=cleanup", "--no-strict", "--executor_reregistration_timeout=5secs",
                    "--executor_reregistration_retry_interval=0secs",
-                   env={"MESETA_RECOVERY_TIMEOUT": "1mins"})
+                   env={"MESETA_RECOVERY_TIMEOUT": "1mins",
+                        "MESETA_RECONFIGURATION_POLICY": "additive"})
     assert (config.recover, config.strict) == ("cleanup", False)
+    assert config.reconfiguration_policy == "additive"
     assert config.executor_reregistration_timeout == 5.0
     assert config.executor_reregistration_retry_interval == 0.0
     assert config.recovery_timeout == 60.0
@@ -46,11 +50,19 @@ def test_recovery_flags_parse_and_fall_back_to_the_environment() -> None:
 @pytest.mark.parametrize("argv", [
     ["--recover=maybe"], ["--executor_reregistration_timeout=16secs"],
     ["--executor_reregistration_timeout=0secs"], ["--recovery_timeout=0secs"],
-    ["--strict=perhaps"],
+    ["--strict=perhaps"], ["--reconfiguration_policy=any"], ["--reconfiguration_policy="],
 ])
 def test_bad_recovery_flags_are_refused(argv: list[str]) -> None:
     with pytest.raises(FlagError):
         parse(*argv)
+
+
+def test_a_bad_reconfiguration_policy_exits_with_a_message() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "actors.agent.main", "--master=127.0.0.1:1",
+         "--reconfiguration_policy=superset"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert "reconfiguration_policy" in proc.stderr and "equal, additive" in proc.stderr
 
 
 def test_checkpointing_executors_are_told_the_recovery_timeout() -> None:

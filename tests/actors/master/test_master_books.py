@@ -22,6 +22,7 @@ from actors.messages import (
     AllocatorRecoverResources,
     AllocatorRemoveAgent,
     AllocatorRemoveFramework,
+    AllocatorUpdateAgent,
     AllocatorUpdateFramework,
     CommandInfo,
     DeclineOffers,
@@ -55,6 +56,7 @@ from actors.messages import (
     launch,
     launch_group,
 )
+from actors.messages.info import parse_attributes
 from actors.resources import EMPTY, Resources
 from transport import PID
 
@@ -312,6 +314,25 @@ def test_a_reregistering_agent_brings_its_tasks_back(world: World) -> None:
     framework = world.books.frameworks.registered["OLD-0000"]
     assert not framework.connected and framework.tasks["t"].state is TaskState.TASK_RUNNING
     assert tasks.scheduler_of(world.books, SCHED, "OLD-0000", "test") is None
+
+
+def test_a_registered_agent_reregistering_with_more_resources_updates_the_allocator(
+        world: World) -> None:
+    a = world.agent("cpus:4;mem:4096")
+    record = world.books.agents.registered[a]
+    agents.disconnect(world.books, record, Outbox())
+    grown = AgentInfo(hostname="h", id=a, resources=R("cpus:8;mem:4096"),
+                      attributes=parse_attributes("rack:r1"))
+    out = Outbox()
+    agents.reregister(world.books, AGENT, ReregisterAgent(agent_info=grown), out, 75.0)
+    assert record.info == grown and record.total == R("cpus:8;mem:4096")
+    (update,) = out.messages(AllocatorUpdateAgent)
+    assert update.agent_id == a and update.total == R("cpus:8;mem:4096")
+    commands = [type(m).__name__ for m in out.allocator]
+    assert commands.index("AllocatorUpdateAgent") < commands.index("AllocatorActivateAgent")
+    out = Outbox()  # the same info again: nothing to tell the allocator
+    agents.reregister(world.books, AGENT, ReregisterAgent(agent_info=grown), out, 75.0)
+    assert not out.messages(AllocatorUpdateAgent)
 
 
 def test_a_task_group_launches_whole_or_not_at_all(world: World) -> None:
