@@ -5,9 +5,10 @@ here is a handler itself. It starts the lives of executors and tasks on this age
 
 - ``_run_task``: find or create the framework; give a command task its own command
   executor (a task group's DEFAULT executor without a command is started as the
-  default executor, ``executors.launch_command``); launch the executor in a new sandbox (its tasks queue until it registers,
-  with a registration timer; if its command has URIs they are fetched first, off this
-  thread, ``_fetched`` launching it or failing its tasks; with ``--jwt_secret_key`` its
+  default executor, ``executors.launch_command``); launch the executor in a new
+  sandbox (its tasks queue until it registers, with a registration timer; if its
+  command has URIs they are fetched first, off this thread, ``_fetched`` launching it
+  or failing its tasks; with ``--jwt_secret_key`` its
   environment carries its token, ``executor_auth``) or hand the task to the
   running executor; ``_run_task_group`` does so for each task of a group, then hands
   the group over as one (LAUNCH_GROUP for an HTTP executor);

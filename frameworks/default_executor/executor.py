@@ -179,7 +179,7 @@ class DefaultExecutor:
         self.shutting_down = True
         for run in live:
             self._kill(run, 0.0)
-        threading.Timer(1.0, self._finish, (0, "disconnected from the agent")).start()
+        self._later(1.0, self._finish, 0, "disconnected from the agent")
 
     # --- events -------------------------------------------------------------------
 
@@ -232,7 +232,7 @@ class DefaultExecutor:
                 self._update(run, TaskState.TASK_RUNNING)
         for run, message in failed:
             self._update(run, TaskState.TASK_FAILED, message,
-                         Reason.REASON_EXECUTOR_TERMINATED)
+                         Reason.REASON_CONTAINER_LAUNCH_FAILED)
             self._kill_siblings(run)
 
     def _start(self, run: TaskRun) -> None:
@@ -322,10 +322,8 @@ class DefaultExecutor:
         old = self._escalations.pop(run.task_id, None)
         if old is not None:
             old.cancel()
-        timer = threading.Timer(grace, _signal_group, (run.pid, signal.SIGKILL))
-        timer.daemon = True
-        self._escalations[run.task_id] = timer
-        timer.start()
+        self._escalations[run.task_id] = self._later(grace, _signal_group, run.pid,
+                                                     signal.SIGKILL)
 
     # --- updates ------------------------------------------------------------------
 
@@ -356,7 +354,15 @@ class DefaultExecutor:
         if self.book.done():
             self._finish(0, "no live tasks")
         elif self.book.tasks or self.shutting_down:
-            threading.Timer(TERMINAL_ACK_TIMEOUT, self._ack_timed_out).start()
+            self._later(TERMINAL_ACK_TIMEOUT, self._ack_timed_out)
+
+    @staticmethod
+    def _later(delay: float, fn: Callable[..., None], *args: Any) -> threading.Timer:
+        """``fn(*args)`` on a timer thread that does not hold the process open."""
+        timer = threading.Timer(delay, fn, args)
+        timer.daemon = True
+        timer.start()
+        return timer
 
     def _ack_timed_out(self) -> None:
         with self._lock:

@@ -102,10 +102,13 @@ def subscription() -> Iterator[list[Subscription]]:
             sub.close()
 
 
+@pytest.mark.parametrize("launcher", ["warm", "subprocess"])
 def test_a_task_group_runs_each_task_in_its_own_process_and_the_executor_then_exits(
-        cluster: LocalCluster, noted: list[int], subscription: list[Subscription]) -> None:
+        cluster: LocalCluster, noted: list[int], subscription: list[Subscription],
+        launcher: str) -> None:
     master = cluster.master(*FAST)
-    agent = cluster.agent(master)
+    agent = cluster.agent(master, "cpus:4;mem:4096;disk:4096;ports:[31000-32000]",
+                          f"--launcher={launcher}")
     sub = Subscription(master.http, _info("pod-v1"))
     subscription.append(sub)
     offer = sub.offers()[0]
@@ -182,6 +185,26 @@ def test_a_failing_task_fails_and_the_rest_of_its_group_is_killed(
         killed = sched.wait_state("slow", TaskState.TASK_KILLED)
         assert killed.message == "Command terminated with signal SIGTERM"
         _until(lambda: _gone(int(seen["pid"])), "the executor process to exit")
+
+
+def test_a_task_that_cannot_start_fails_and_takes_its_group_along(
+        cluster: LocalCluster, noted: list[int], subscription: list[Subscription]) -> None:
+    master = cluster.master(*FAST)
+    agent = cluster.agent(master)
+    sub = Subscription(master.http, _info("pod-missing"))
+    subscription.append(sub)
+    offer = sub.offers()[0]
+    missing = v1_task("missing", offer, "/no/such/program")
+    missing["command"]["shell"] = False
+    _accept(sub, offer, _group(_executor(), missing, v1_task("slow", offer, "sleep 60")))
+    seen = _until(lambda: _executor_state(agent, "pod"), "the executor in /state")
+    noted.append(int(seen["pid"]))
+    failed = sub.follow("missing", "TASK_FAILED")[-1]
+    assert failed["reason"] == "REASON_CONTAINER_LAUNCH_FAILED"
+    assert failed["message"].startswith("Failed to launch task: ")
+    assert "/no/such/program" in failed["message"]
+    assert sub.follow("slow", "TASK_KILLED")[-1]["source"] == "SOURCE_EXECUTOR"
+    _until(lambda: _gone(int(seen["pid"])), "the executor process to exit")
 
 
 def test_killing_one_task_kills_its_group_but_not_another_group(
