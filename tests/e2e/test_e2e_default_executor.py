@@ -277,3 +277,25 @@ def test_a_checkpointing_default_executor_resubscribes_with_its_unacked_update(
         runs = [p.name for p in sandbox.parent.iterdir() if p.name != "latest"]
         assert runs == [sandbox.name], "the executor was replaced"
         assert TaskState.TASK_LOST not in sched.states("patient")
+
+
+def test_the_default_executor_authenticates_with_its_token_and_keeps_it_from_its_tasks(
+        cluster: LocalCluster, tmp_path: Path, noted: list[int],
+        subscription: list[Subscription]) -> None:
+    key = tmp_path / "jwt.key"
+    key.write_bytes(b"a key only this agent knows")
+    master = cluster.master(*FAST)
+    agent = cluster.agent(master, "cpus:4;mem:4096;disk:4096;ports:[31000-32000]",
+                          "--authenticate_http_executors", f"--jwt_secret_key={key}")
+    sub = Subscription(master.http, _info("pod-auth"))
+    subscription.append(sub)
+    offer = sub.offers()[0]
+    _accept(sub, offer, _group(_executor(), v1_task("env", offer, 'env > "$MESOS_SANDBOX/env"'),
+                               v1_task("two", offer, "true")))
+    seen = _until(lambda: _executor_state(agent, "pod"), "the executor in /state")
+    noted.append(int(seen["pid"]))
+    for task_id in ("env", "two"):  # every UPDATE got in: the token went along
+        assert sub.follow(task_id, "TASK_FINISHED")[-1]["source"] == "SOURCE_EXECUTOR"
+    env = (Path(seen["directory"]) / "tasks" / "env" / "env").read_text()
+    assert "MESOS_FRAMEWORK_ID=" in env
+    assert "AUTHENTICATION_TOKEN" not in env
