@@ -47,6 +47,7 @@ from actors.messages.info import AgentInfo
 from actors.messages.tasks import DEFAULT_KILL_GRACE_PERIOD, ExecutorInfo
 from frameworks.executor import Executor
 from frameworks.executor_driver import ExecutorDriver, run_executor
+from frameworks.exits import describe_exit
 from frameworks.health.checker import HealthChecker, ProbeResult
 from frameworks.health.probes import SystemProber, command_argv_of
 from transport.affinity import unpinned
@@ -65,16 +66,6 @@ def command_argv(task: TaskInfo) -> list[str]:
     if task.command is None or not task.command.value:
         raise ValueError("the task has no command to run")
     return command_argv_of(task.command)
-
-
-def describe_exit(returncode: int) -> str:
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = str(-returncode)
-        return f"Command terminated with signal {name}"
-    return f"Command exited with status {returncode}"
 
 
 class CommandExecutor(Executor):

@@ -6,6 +6,10 @@ The rules are plain functions the actor applies:
 
 - ``command_executor_info``: the executor synthesised for a command task (one per
   task, its id the task's, as in Mesos; the task's URIs are fetched for it);
+- ``launch_command``: what starts an executor: its own command, or, for a DEFAULT
+  executor without one (a task group's), Meseta's default executor
+  (``python -m frameworks.default_executor``, Mesos' ``mesos-default-executor``);
+- ``is_command_executor``: whether a (recovered) executor is a command executor;
 - ``executor_environment``: the ``MESETA_*`` environment of the contract, and the
   ``MESOS_*`` one Mesos gives every executor (what HTTP executors written for Mesos
   read: ``MESOS_AGENT_ENDPOINT``, ``MESOS_FRAMEWORK_ID``, ``MESOS_EXECUTOR_ID``...);
@@ -40,18 +44,22 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMMAND_EXECUTOR_MODULE",
+    "DEFAULT_EXECUTOR_MODULE",
     "ExecutorRecord",
     "ExecutorState",
     "FrameworkRecord",
     "Termination",
     "command_executor_info",
     "executor_environment",
+    "is_command_executor",
+    "launch_command",
     "lost_or",
     "mesos_duration",
     "termination_status",
 ]
 
 COMMAND_EXECUTOR_MODULE = "frameworks.command_executor"
+DEFAULT_EXECUTOR_MODULE = "frameworks.default_executor"
 MAX_COMPLETED_EXECUTORS = 150
 """Completed executors kept per framework (Mesos' MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK)."""
 
@@ -160,6 +168,24 @@ def command_executor_info(task: TaskInfo, framework_id: str,
         command=CommandInfo(value=f"{python} -m {COMMAND_EXECUTOR_MODULE}", shell=True,
                             uris=task.command.uris if task.command is not None else (),
                             user=task.command.user if task.command is not None else ""))
+
+
+def launch_command(executor: ExecutorInfo, python: str = sys.executable) -> CommandInfo | None:
+    """The command that starts ``executor``; ``None`` if nothing can (a CUSTOM one
+    without a command). The default executor's keeps no URIs: a group's tasks have none
+    to fetch for it, and the executor's own ``resources`` are what it is given."""
+    if executor.command is not None:
+        return executor.command
+    if executor.type is ExecutorType.DEFAULT:
+        return CommandInfo(value=f"{python} -m {DEFAULT_EXECUTOR_MODULE}", shell=True)
+    return None
+
+
+def is_command_executor(executor: ExecutorInfo) -> bool:
+    """A command executor's info is DEFAULT with the command executor's command (the
+    default executor's has no command)."""
+    return (executor.type is ExecutorType.DEFAULT and executor.command is not None
+            and COMMAND_EXECUTOR_MODULE in executor.command.value)
 
 
 def executor_environment(*, agent: PID, framework: FrameworkInfo, executor: ExecutorInfo,

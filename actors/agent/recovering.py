@@ -51,6 +51,7 @@ from actors.agent.executors import (
     ExecutorState,
     FrameworkRecord,
     Termination,
+    is_command_executor,
     lost_or,
 )
 from actors.agent.recovery import (
@@ -72,7 +73,6 @@ from actors.messages import (
     StatusUpdateInfo,
 )
 from actors.messages.task_state import Reason, TaskState, is_terminal
-from actors.messages.tasks import ExecutorType
 from transport import PID, Timer
 
 __all__ = ["WATCH_INTERVAL", "AgentRecovery"]
@@ -163,7 +163,7 @@ class AgentRecovery(ExecutorManager):
         executor = ExecutorRecord(
             info=saved.info, framework_id=framework.framework_id, run_id=run.run_id,
             sandbox=Sandbox(directory, f"{directory}/stdout", f"{directory}/stderr"),
-            command_executor=saved.info.type is ExecutorType.DEFAULT,
+            command_executor=is_command_executor(saved.info),
             pid=run.libprocess_pid, os_pid=run.forked_pid, create_time=run.create_time,
             recovered=True)
         for saved_task in run.tasks.values():

@@ -4,9 +4,11 @@
 here is a handler itself. It starts the lives of executors and tasks on this agent:
 
 - ``_run_task``: find or create the framework; give a command task its own command
-  executor; launch the executor in a new sandbox (its tasks queue until it registers,
-  with a registration timer; if its command has URIs they are fetched first, off this
-  thread, ``_fetched`` launching it or failing its tasks; with ``--jwt_secret_key`` its
+  executor (a task group's DEFAULT executor without a command is started as the
+  default executor, ``executors.launch_command``); launch the executor in a new
+  sandbox (its tasks queue until it registers, with a registration timer; if its
+  command has URIs they are fetched first, off this thread, ``_fetched`` launching it
+  or failing its tasks; with ``--jwt_secret_key`` its
   environment carries its token, ``executor_auth``) or hand the task to the
   running executor; ``_run_task_group`` does so for each task of a group, then hands
   the group over as one (LAUNCH_GROUP for an HTTP executor);
@@ -41,6 +43,7 @@ from actors.agent.executors import (
     Termination,
     command_executor_info,
     executor_environment,
+    launch_command,
     lost_or,
 )
 from actors.agent.launcher import LaunchError, LaunchSpec, spec_for_command
@@ -165,7 +168,8 @@ class ExecutorManager(ExecutorEndings):
                                     executor_info.executor_id)
             return None
         try:
-            if executor_info.command is None:
+            launch = launch_command(executor_info)
+            if launch is None:
                 raise LaunchError("the executor has no command")
             sandbox = create_sandbox(self.config.work_dir, self.agent_id, framework.info.id,
                                      executor_info.executor_id, run_id)
@@ -187,10 +191,10 @@ class ExecutorManager(ExecutorEndings):
             if self.trace_context is not None:  # the executor's registration continues it
                 env["MESETA_TRACE_PARENT"] = self.trace_context.to_env()
             spec = dataclasses.replace(
-                spec_for_command(executor_info.command, env, sandbox.directory,
+                spec_for_command(launch, env, sandbox.directory,
                                  sandbox.stdout, sandbox.stderr), run_as=who)
             limits = container_limits(executor_info.resources + task.resources, command)
-            fetch = bool(executor_info.command.uris)  # then launched once fetched
+            fetch = bool(launch.uris)  # then launched once fetched
             os_pid = None if fetch else self._start_container(run_id, limits, spec)
         except (LaunchError, ContainerizerError, OSError) as exc:
             _log.warning("executor launch failed", executor_id=executor_info.executor_id,

@@ -53,7 +53,8 @@ __all__ = ["PRELOAD", "WarmLauncher", "serve"]
 
 PRELOAD = ("msgpack", "zmq", "pykka", "structlog", "psutil", "transport", "transport.node",
            "transport.logs", "actors.messages", "frameworks.executor_driver",
-           "frameworks.command_executor", "runpy", "traceback", "warnings")
+           "frameworks.command_executor", "frameworks.default_executor", "runpy", "traceback",
+           "warnings")
 """Modules the helper imports before it forks anything (a child that switched user may
 not be able to read the interpreter's own directories any more)."""
 

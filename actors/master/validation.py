@@ -10,6 +10,10 @@ Pure functions over plain values (no books, no actor), after Mesos'
   (REASON_INVALID_OFFERS).
 - ``TaskValidator``: one task after another, each checked against what the earlier
   ones of the same call already took. A failure is TASK_ERROR (REASON_TASK_INVALID).
+- ``validate_executor_type``: a DEFAULT executor (Meseta's default executor, for task
+  groups) has no command, a CUSTOM one has one; a LAUNCH (single task) takes CUSTOM
+  executors only, and a group's executor needs Mesos' minimum resources
+  (``validate_group_executor_resources``: cpus ≥ 0.01, mem ≥ 32 MB, some disk).
 - ``validate_health_check``: a task's ``HealthCheck`` (Mesos'
   ``common::validation::validateHealthCheck``), part of ``TaskValidator``.
 - ``validate_agent_resources``: what a registering agent offers (the well-known names
@@ -34,8 +38,14 @@ from actors.messages.tasks import (
 )
 from actors.resources import EMPTY, Resources
 
-__all__ = ["Accepted", "TaskValidator", "validate_agent_resources", "validate_health_check",
-           "validate_id", "validate_offers"]
+__all__ = ["MIN_CPUS", "MIN_MEM", "Accepted", "TaskValidator", "validate_agent_resources",
+           "validate_executor_type", "validate_group_executor_resources",
+           "validate_health_check", "validate_id", "validate_offers"]
+
+MIN_CPUS = 0.01
+"""The least cpus a task group's executor may have (Mesos' ``MIN_CPUS``)."""
+MIN_MEM = 32.0
+"""The least memory (MB) a task group's executor may have (Mesos' ``MIN_MEM``)."""
 
 
 def validate_offers(offer_ids: Sequence[str], offers: Mapping[str, Offer], framework_id: str,
@@ -134,6 +144,36 @@ def validate_health_check(check: HealthCheck) -> str | None:
     return None
 
 
+def validate_executor_type(executor: ExecutorInfo) -> str | None:
+    """Mesos' ``executor::internal::validateType``: DEFAULT without, CUSTOM with a command."""
+    if executor.type is ExecutorType.DEFAULT and executor.command is not None:
+        return "'ExecutorInfo.command' must not be set for 'DEFAULT' executor"
+    if executor.type is ExecutorType.CUSTOM and executor.command is None:
+        return "'ExecutorInfo.command' must be set for 'CUSTOM' executor"
+    return None
+
+
+def validate_group_executor_resources(executor: ExecutorInfo) -> str | None:
+    """What a task group's executor must have of its own (Mesos' group validation): it
+    pays for the executor process, the default executor included."""
+    resources, name = executor.resources, executor.executor_id
+    cpus = resources.get("cpus") if "cpus" in resources.names() else None
+    if cpus is None or cpus < MIN_CPUS:
+        return (f"Executor '{name}' uses less CPUs ({_amount(cpus)}) than the minimum "
+                f"required ({MIN_CPUS:g})")
+    mem = resources.get("mem") if "mem" in resources.names() else None
+    if mem is None or mem < MIN_MEM:
+        return (f"Executor '{name}' uses less memory ({_amount(mem)}) than the minimum "
+                f"required ({MIN_MEM:g}MB)")
+    if "disk" not in resources.names():
+        return f"Executor '{name}' uses no disk"
+    return None
+
+
+def _amount(value: float | None) -> str:
+    return "None" if value is None else f"{value:g}"
+
+
 @dataclass(frozen=True, slots=True)
 class Accepted:
     """A task that passed: the role it is paid from and whether its executor is new."""
@@ -211,17 +251,25 @@ class TaskValidator:
             problem = validate_health_check(task.health_check)
             if problem is not None:
                 return f"task uses an invalid health check: {problem}"
-        executor = group_executor or task.executor
-        return None if executor is None else self._check_executor(executor)
+        if group_executor is not None:
+            return (self._check_executor(group_executor)
+                    or validate_group_executor_resources(group_executor))
+        if task.executor is None:
+            return None
+        problem = self._check_executor(task.executor)
+        if problem is not None:
+            return problem
+        if task.executor.type is not ExecutorType.CUSTOM:  # LAUNCH: no default executor
+            return "'ExecutorInfo.type' must be 'CUSTOM'"
+        return None
 
     def _check_executor(self, executor: ExecutorInfo) -> str | None:
-        problem = validate_id("executor id", executor.executor_id)
+        problem = validate_executor_type(executor) or validate_id(
+            "executor id", executor.executor_id)
         if problem is not None:
             return problem
         if executor.framework_id and executor.framework_id != self.framework_id:
             return f"executor {executor.executor_id} names another framework"
-        if executor.type is ExecutorType.CUSTOM and executor.command is None:
-            return f"executor {executor.executor_id} has no command"
         running = self.executors.get(executor.executor_id)
         if running is not None and running != _with_framework(executor, running.framework_id):
             return (f"executor {executor.executor_id} differs from the executor of that id "

@@ -169,8 +169,10 @@ def test_a_task_group_reaches_an_http_executor_as_one_launch_group(
     agent = cluster.agent(master)
     with framework(master.address, "http-group") as (driver, sched):
         offer = sched.wait("offer")
-        group = [_task(f"g{i}", offer, _executor("grouped"), b"finish") for i in range(2)]
-        driver.accept_offers([offer.id], [launch_group(_executor("grouped"), *[
+        executor = dataclasses.replace(  # a group's executor brings its own (Mesos)
+            _executor("grouped"), resources=Resources.parse("cpus:0.1;mem:32;disk:32"))
+        group = [_task(f"g{i}", offer, executor, b"finish") for i in range(2)]
+        driver.accept_offers([offer.id], [launch_group(executor, *[
             dataclasses.replace(t, executor=None) for t in group])])
         for i in range(2):
             sched.wait_state(f"g{i}", TaskState.TASK_FINISHED)

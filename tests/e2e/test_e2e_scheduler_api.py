@@ -25,6 +25,10 @@ from tests.e2e.v1_client import WAIT, Subscription, b64, command_task, launch, p
 
 FAST = ("--allocation_interval=100ms",)
 AGENT = "cpus:2;mem:1024;disk:1024;ports:[31000-31100]"
+GROUP_EXECUTOR_RESOURCES = [  # Mesos' least for a task group's executor
+    {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+    {"name": "mem", "type": "SCALAR", "scalar": {"value": 32}},
+    {"name": "disk", "type": "SCALAR", "scalar": {"value": 32}}]
 
 
 def info(name: str = "http-e2e", **extra: Any) -> dict[str, Any]:
@@ -305,7 +309,8 @@ def test_launch_group_goes_through_the_masters_group_validation(cluster: LocalCl
         offer = sub.offers()[0]
         executor = {"executor_id": {"value": "group"}, "type": "DEFAULT", "resources": [
             {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
-            {"name": "mem", "type": "SCALAR", "scalar": {"value": 32}}]}
+            {"name": "mem", "type": "SCALAR", "scalar": {"value": 32}},
+            {"name": "disk", "type": "SCALAR", "scalar": {"value": 32}}]}
 
         def group(*tasks: dict[str, Any]) -> dict[str, Any]:
             for task in tasks:
@@ -341,7 +346,8 @@ def test_a_launch_group_runs_its_tasks_on_one_custom_executor(cluster: LocalClus
     try:
         offer = sub.offers()[0]
         executor = {"executor_id": {"value": "hello"}, "type": "CUSTOM", "command": {
-            "value": f"{sys.executable} -m frameworks.examples.hello_executor"}}
+            "value": f"{sys.executable} -m frameworks.examples.hello_executor"},
+            "resources": GROUP_EXECUTOR_RESOURCES}
         tasks = [command_task(t, offer, "") for t in ("p1", "p2")]
         for task in tasks:
             del task["command"]

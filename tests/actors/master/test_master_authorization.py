@@ -33,7 +33,7 @@ from actors.messages import (
     UpdateFramework,
     launch_group,
 )
-from tests.actors.master.test_master_books import SCHED, World, task
+from tests.actors.master.test_master_books import DISKFUL, SCHED, R, World, task
 
 ROLES = parse_acls({"register_frameworks": [
     {"principals": {"values": ["alice"]}, "roles": {"values": ["dev", "qa"]}},
@@ -97,14 +97,15 @@ def test_a_task_is_refused_for_its_user_and_its_resources_go_back(world: World) 
 
 
 def test_a_group_with_one_unauthorized_task_is_refused_whole(world: World) -> None:
-    a, f = world.agent(), world.framework(principal="alice")
+    a, f = world.agent(DISKFUL), world.framework(principal="alice")
     world.books.acls = USERS
-    executor = ExecutorInfo(executor_id="g", type=ExecutorType.DEFAULT,
-                            command=CommandInfo(value="x", user="svc"))
+    executor = ExecutorInfo(executor_id="g", type=ExecutorType.CUSTOM,
+                            command=CommandInfo(value="x", user="svc"),
+                            resources=R("cpus:0.1;mem:32;disk:32"))
     bad = dataclasses.replace(task(a, "y"), command=CommandInfo(value="true", user="root"))
     fw = world.books.frameworks.registered[f]
     out = Outbox()
-    accept(world.books, fw, AcceptOffers(framework_id=f, offer_ids=(world.offer(f, a),),
+    accept(world.books, fw, AcceptOffers(framework_id=f, offer_ids=(world.offer(f, a, DISKFUL),),
                                          operations=(launch_group(executor, task(a, "x"),
                                                                   bad),)), out)
     assert not out.messages(RunTaskGroup)

@@ -65,6 +65,10 @@ AGENT = PID("agent", "10.0.0.1", 5051)
 SCHED = PID("scheduler(1)", "10.0.0.9", 4000)
 
 
+DISKFUL = "cpus:4;mem:4096;disk:1000"
+"""An agent's resources with disk (a task group's executor needs some, as in Mesos)."""
+
+
 class World:
     def __init__(self) -> None:
         self.t = 100.0
@@ -336,19 +340,19 @@ def test_a_registered_agent_reregistering_with_more_resources_updates_the_alloca
 
 
 def test_a_task_group_launches_whole_or_not_at_all(world: World) -> None:
-    a, f = world.agent(), world.framework()
+    a, f = world.agent(DISKFUL), world.framework()
     executor = ExecutorInfo(executor_id="g", type=ExecutorType.DEFAULT,
-                            resources=R("cpus:0.1;mem:32"))
+                            resources=R("cpus:0.1;mem:32;disk:32"))
     fw = world.books.frameworks.registered[f]
     out = Outbox()
-    accept(world.books, fw, AcceptOffers(framework_id=f, offer_ids=(world.offer(f, a),),
+    accept(world.books, fw, AcceptOffers(framework_id=f, offer_ids=(world.offer(f, a, DISKFUL),),
                                          operations=(launch_group(
                                              executor, task(a, "x"), task(a, "y")),)), out)
     (group,) = out.messages(RunTaskGroup)
     assert [t.task_id for t in group.task_group.tasks] == ["x", "y"]
     assert group.executor_info.framework_id == f and group.launch_executor
     out = Outbox()
-    accept(world.books, fw, AcceptOffers(framework_id=f, offer_ids=(world.offer(f, a),),
+    accept(world.books, fw, AcceptOffers(framework_id=f, offer_ids=(world.offer(f, a, DISKFUL),),
                                          operations=(launch_group(
                                              executor, task(a, "z"), task(a, "x")),)), out)
     assert not out.messages(RunTaskGroup)

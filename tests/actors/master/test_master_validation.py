@@ -61,7 +61,8 @@ def task(task_id: str = "t1", resources: str = "cpus:1;mem:128", **kw: object) -
     (task(resources="cpus:3"), "more resources"),
     (task(resources="gpus:1"), "more resources"),
     (task(kill_policy=KillPolicy(grace_period=-1.0)), "grace_period is negative"),
-    (task(command=None, executor=ExecutorInfo(executor_id="e")), "has no command"),
+    (task(command=None, executor=ExecutorInfo(executor_id="e")),
+     "'ExecutorInfo.command' must be set for 'CUSTOM' executor"),
     (task(command=None, executor=ExecutorInfo(executor_id="e", framework_id="f2",
                                                command=CMD)), "another framework"),
 ])
@@ -70,10 +71,51 @@ def test_an_invalid_task_is_refused_with_a_reason(bad: TaskInfo, expected: str) 
     assert accepted is None and error is not None and expected in error
 
 
-def test_a_default_executor_needs_no_command() -> None:
-    executor = ExecutorInfo(executor_id="e", type=ExecutorType.DEFAULT)
-    error, accepted = validator().validate(task(command=None, executor=executor))
-    assert error is None and accepted is not None
+GROUP_EXECUTOR = ExecutorInfo(executor_id="g", type=ExecutorType.DEFAULT,
+                              resources=R("cpus:0.1;mem:32;disk:32"))
+
+
+def test_a_default_executor_runs_a_group_without_a_command() -> None:
+    v = validator("cpus:2;mem:1024;disk:1024")
+    error, accepted = v.validate(task("a", "cpus:0.5;mem:128", command=None), GROUP_EXECUTOR)
+    assert error is None and accepted is not None and accepted.new_executor == GROUP_EXECUTOR
+    error, accepted = v.validate(task("b", "cpus:0.5;mem:128", command=None), GROUP_EXECUTOR)
+    assert error is None and accepted is not None and accepted.new_executor is None
+    assert v.leftover() == {"*": R("cpus:0.9;mem:736;disk:992")}  # the executor paid once
+
+
+def test_a_default_executor_with_a_command_is_refused_in_a_group() -> None:
+    executor = ExecutorInfo(executor_id="g", type=ExecutorType.DEFAULT, command=CMD,
+                            resources=R("cpus:0.1;mem:32;disk:32"))
+    error, _ = validator("cpus:2;mem:1024;disk:1024").validate(
+        task(command=None), executor)
+    assert error == "'ExecutorInfo.command' must not be set for 'DEFAULT' executor"
+
+
+def test_a_single_task_launch_takes_no_default_executor() -> None:
+    error, accepted = validator().validate(task(command=None, executor=ExecutorInfo(
+        executor_id="e", type=ExecutorType.DEFAULT)))
+    assert accepted is None and error == "'ExecutorInfo.type' must be 'CUSTOM'"
+    error, _ = validator().validate(task(command=None, executor=ExecutorInfo(
+        executor_id="e", type=ExecutorType.DEFAULT, command=CMD)))
+    assert error == "'ExecutorInfo.command' must not be set for 'DEFAULT' executor"
+
+
+@pytest.mark.parametrize(("resources", "expected"), [
+    ("", "Executor 'g' uses less CPUs (None) than the minimum required (0.01)"),
+    ("cpus:0.001;mem:32;disk:1", "uses less CPUs (0.001)"),
+    ("cpus:0.1;disk:1", "Executor 'g' uses less memory (None) than the minimum required (32MB)"),
+    ("cpus:0.1;mem:16;disk:1", "uses less memory (16)"),
+    ("cpus:0.1;mem:32", "Executor 'g' uses no disk"),
+])
+def test_a_group_executor_must_bring_mesos_minimum_resources(resources: str,
+                                                             expected: str) -> None:
+    for kind in (ExecutorType.DEFAULT, ExecutorType.CUSTOM):
+        executor = ExecutorInfo(executor_id="g", type=kind, resources=R(resources),
+                                command=CMD if kind is ExecutorType.CUSTOM else None)
+        error, accepted = validator("cpus:2;mem:1024;disk:1024").validate(
+            task(command=None), executor)
+        assert accepted is None and error is not None and expected in error
 
 
 def test_task_ids_are_unique_within_the_call_and_among_live_tasks() -> None:
