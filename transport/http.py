@@ -396,8 +396,10 @@ class HttpServer:
             _log.exception("HTTP handler failed", path=req.path)
             resp = HttpResponse.json({"error": f"{type(exc).__name__}: {exc}"}, status=500)
         if resp.pending is not None:
-            resp.pending._attach(lambda later: self._loop.call_soon_threadsafe(
-                _settle, reply, later))
+            def answer(later: HttpResponse) -> None:
+                self._loop.call_soon_threadsafe(_settle, reply, later)
+
+            resp.pending._attach(answer)
             return
         self._loop.call_soon_threadsafe(_settle, reply, resp)
 

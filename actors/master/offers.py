@@ -112,7 +112,10 @@ def _agent_url(agent: AgentRecord, scheme: str = "http") -> URL | None:
 
 
 def make_offers(books: Books, msg: OffersAllocated, out: Outbox) -> None:
-    """Allocator -> master: one offer per (role, agent); what cannot be offered goes back."""
+    """Allocator -> master: one offer per (role, agent); what cannot be offered goes back.
+    An agent of a DRAINING machine's offers carry its ``unavailability``."""
+    from actors.master.maintenance import unavailability_of
+
     framework = books.frameworks.get(msg.framework_id)
     offers: list[Offer] = []
     pids = []
@@ -132,7 +135,8 @@ def make_offers(books: Books, msg: OffersAllocated, out: Outbox) -> None:
                 hostname=agent.info.hostname, resources=resources,
                 attributes=agent.info.attributes,
                 executor_ids=tuple(sorted(framework.executors.get(agent_id, {}))),
-                role=role, url=_agent_url(agent, books.http_scheme), domain=agent.info.domain)
+                role=role, url=_agent_url(agent, books.http_scheme), domain=agent.info.domain,
+                unavailability=unavailability_of(books, agent))
             books.offers.add(offer)
             offers.append(offer)
             pids.append(agent.pid)

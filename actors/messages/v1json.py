@@ -14,8 +14,9 @@ How a field maps follows from its type, with Mesos' protobuf-JSON conventions:
 - ``bytes`` are base64; ``Resources`` use ``Resources.to_json``/``from_json``;
 - ``capabilities`` sets become ``[{"type": NAME}]``; tuples become lists;
 - a few fields differ in shape, listed in ``_FIELDS`` (durations as ``DurationInfo``
-  nanoseconds, ``Unavailability`` in integer nanoseconds, ``Offer.role`` as ``allocation_info``, ``DiscoveryInfo.ports`` wrapped)
-  and ``_CLASSES`` (``Attribute``, ``DomainInfo``, ``ContainerStatus``, ``OfferFilters``).
+  nanoseconds, ``Unavailability`` in integer nanoseconds, ``Offer.role`` as
+  ``allocation_info``, ``DiscoveryInfo.ports`` wrapped) and ``_CLASSES`` (``Attribute``,
+  ``DomainInfo``, ``ContainerStatus``, ``OfferFilters``).
 
 ``to_v1`` leaves out optional fields at their default (as protobuf does for unset
 fields). ``from_v1`` ignores fields it does not know, reads ``slave_*`` as ``agent_*``,
