@@ -44,9 +44,13 @@ def _mode(machines: Machines, machine_id: MachineID) -> MachineMode:
     return MachineMode.UP if info is None else info.mode
 
 
-def _check(old: MachineMode, new: MachineMode, machine_id: MachineID) -> None:
-    if old != new and (old, new) not in TRANSITIONS:
-        raise OperationRefused(f"machine {machine_id} cannot go from {old.name} to {new.name}")
+def _check(old: MachineMode, new: MachineMode, machine_id: MachineID,
+           *, only_from: MachineMode | None = None) -> None:
+    """Refuse an illegal move, or one this operation does not make (``only_from``)."""
+    legal = old == new or (old, new) in TRANSITIONS
+    if not legal or (only_from is not None and old is not only_from):
+        raise OperationRefused(f"machine {machine_id} cannot go from {old.name} to {new.name}"
+                               + ("" if only_from is None else " here"))
 
 
 def schedule_machines(machines: Machines, schedule: Schedule) -> dict[MachineID, MachineInfo]:
@@ -63,7 +67,7 @@ def schedule_machines(machines: Machines, schedule: Schedule) -> dict[MachineID,
                                           unavailability=window.unavailability)
     for machine_id, info in machines.items():
         if machine_id not in out:
-            _check(info.mode, MachineMode.UP, machine_id)
+            _check(info.mode, MachineMode.UP, machine_id, only_from=MachineMode.DRAINING)
     return out
 
 
@@ -71,7 +75,8 @@ def machines_down(machines: Machines, ids: Iterable[MachineID]) -> dict[MachineI
     """The machines after ``ids`` (DRAINING) go DOWN."""
     out = dict(machines)
     for machine_id in ids:
-        _check(_mode(machines, machine_id), MachineMode.DOWN, machine_id)
+        _check(_mode(machines, machine_id), MachineMode.DOWN, machine_id,
+               only_from=MachineMode.DRAINING)
         out[machine_id] = dataclasses.replace(out[machine_id], mode=MachineMode.DOWN)
     return out
 
@@ -82,7 +87,8 @@ def machines_up(machines: Machines, schedule: Schedule, ids: Iterable[MachineID]
     with no machine is dropped)."""
     gone = set(ids)
     for machine_id in gone:
-        _check(_mode(machines, machine_id), MachineMode.UP, machine_id)
+        _check(_mode(machines, machine_id), MachineMode.UP, machine_id,
+               only_from=MachineMode.DOWN)
     windows = []
     for window in schedule.windows:
         kept = tuple(m for m in window.machine_ids if m not in gone)
