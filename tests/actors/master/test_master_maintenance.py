@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
@@ -47,7 +47,7 @@ SCHEDULE = {"windows": [{"machine_ids": [MACHINE], "unavailability": {
     "start": {"nanoseconds": START}, "duration": {"nanoseconds": 3600 * 10**9}}}]}
 
 
-def start(storage: MemoryStorage) -> Iterator[Cluster]:
+def start(storage: MemoryStorage) -> Generator[Cluster, None, None]:
     clock = ManualClock()
     node = Node(clock=clock, http_port=0).start()
     node.http_delegate = "master"
