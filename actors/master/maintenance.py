@@ -301,13 +301,16 @@ def _users(agent: AgentRecord) -> set[str]:
 
 def forget(books: Books, out: Outbox) -> None:
     """Drop inverse offers that make no sense any more (agent gone or no longer draining,
-    framework gone); a framework still connected hears they are rescinded."""
+    framework gone, disconnected or inactive: it gets a new one when back, as Mesos
+    removes them with the framework's offers); a framework still connected hears they
+    are rescinded."""
     book = books.maintenance
     for inverse in list(book.inverse_offers.values()):
         agent = books.agents.registered.get(inverse.agent_id)
+        framework = books.frameworks.registered.get(inverse.framework_id)
         if (agent is None or unavailability_of(books, agent) is None
                 or inverse.framework_id not in _users(agent)
-                or books.frameworks.registered.get(inverse.framework_id) is None):
+                or framework is None or not framework.connected or not framework.active):
             _rescind_inverse(books, inverse, out)
     for key in list(book.statuses):
         agent = books.agents.registered.get(key[0])
@@ -319,7 +322,7 @@ def inverse_offers_due(books: Books, now: float, out: Outbox) -> list[InverseOff
     """Send an inverse offer to every framework using an agent of a DRAINING machine that
     has none outstanding for it and no active filter; each is recorded UNKNOWN until the
     framework answers. One ``ResourceOffers`` (with only ``inverse_offers``) a framework."""
-    from actors.master.offers import _agent_url
+    from actors.master.offers import agent_url
 
     forget(books, out)
     book = books.maintenance
@@ -339,7 +342,7 @@ def inverse_offers_due(books: Books, now: float, out: Outbox) -> list[InverseOff
             inverse = InverseOffer(id=f"{books.master_id}-I{next(book.seq)}",
                                    framework_id=framework_id, agent_id=agent.id,
                                    unavailability=unavailability,
-                                   url=_agent_url(agent, books.http_scheme))
+                                   url=agent_url(agent, books.http_scheme))
             book.inverse_offers[inverse.id] = inverse
             book.statuses.setdefault(key, InverseOfferStatus(
                 status=InverseOfferState.UNKNOWN, framework_id=framework_id, timestamp=now))

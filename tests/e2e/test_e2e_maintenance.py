@@ -120,5 +120,7 @@ def test_drain_down_and_up_an_agents_machine(cluster: LocalCluster) -> None:
     assert _http(master, "/machine/down", [other])[0] == 200
     master.kill(signal.SIGTERM)
     again = cluster.master("--allocation_interval=100ms", name="master")
+    _until("the new master's registry recovered",  # 503 until it is
+           lambda: _http(again, "/maintenance/schedule")[0] == 200)
     assert _json(again, "/maintenance/schedule") == {"windows": [_window(other)]}
     assert _json(again, "/maintenance/status") == {"down_machines": [other]}

@@ -25,8 +25,11 @@ from actors.messages import (
     CommandInfo,
     DeclineInverseOffers,
     Filters,
+    FrameworkInfo,
+    FrameworkReregistered,
     LostAgent,
     RegisterAgent,
+    ReregisterFramework,
     RescindResourceOffer,
     ResourceOffers,
     RunTask,
@@ -216,3 +219,25 @@ def test_a_new_master_recovers_the_schedule_and_the_down_machines(
         assert agent.expect(Shutdown).message == "Machine is `DOWN`"
     finally:
         second.close()
+
+
+def test_a_framework_that_reconnects_gets_a_new_inverse_offer(cluster: Cluster) -> None:
+    agent = cluster.agent()
+    fw = cluster.framework(failover_timeout=60.0)
+    offer = offer_of(fw)
+    fw.tell(AcceptOffers(framework_id=fw.id, offer_ids=(offer.id,), operations=(launch(
+        TaskInfo(name="t1", task_id="t1", agent_id=agent.id,
+                 resources=Resources.parse("cpus:1;mem:128"),
+                 command=CommandInfo(value="sleep 100"))),)))
+    agent.expect(RunTask)
+    assert http(cluster, "/maintenance/schedule", SCHEDULE)[0] == 200
+    (first,) = inverse_offers_of(fw)
+    cluster.ask(lambda m: m.exited(fw.pid))  # its connection broke
+    cluster.advance(1.0)
+    assert cluster.ask(lambda m: dict(m.books.maintenance.inverse_offers)) == {}
+    fw.tell(ReregisterFramework(framework_info=FrameworkInfo(
+        user="alice", name="fw", id=fw.id, failover_timeout=60.0), failover=True))
+    fw.expect(FrameworkReregistered)
+    cluster.advance(1.0)
+    (second,) = inverse_offers_of(fw)
+    assert second.id != first.id and second.agent_id == agent.id
