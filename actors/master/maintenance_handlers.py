@@ -1,7 +1,8 @@
 """``MaintenanceHandlers``: the master's maintenance routes, inverse-offer answers and timer.
 
 A base of ``MasterActor`` over ``AgentHandlers`` (it uses the registry and agent removal
-there). Decisions are ``actors.master.maintenance``'s; every change goes through the
+there). Decisions are ``actors.master.maintenance``'s (requests checked by
+``maintenance_requests``); every change goes through the
 registry first (``UpdateSchedule`` / ``StartMaintenance`` / ``StopMaintenance``, applied by
 the ``RegistrarWorker``), and the HTTP answer waits for it (``HttpPending``), as Mesos'
 ``registrar->apply(...).then(...)``. Routes (readwrite realm, ``main.READWRITE_PATHS``):
@@ -30,6 +31,7 @@ from collections.abc import Callable
 import structlog
 
 from actors.master import maintenance
+from actors.master import maintenance_requests as requests
 from actors.master.agent_handlers import AgentHandlers
 from actors.master.books import Outbox
 from actors.master.frameworks import FrameworkRecord
@@ -158,10 +160,10 @@ class MaintenanceHandlers(AgentHandlers):
                 return _forbidden(principal, "view the maintenance schedule")
             return HttpResponse.json(maintenance.schedule_json(self.books.maintenance))
         try:
-            schedule = maintenance.parse_schedule(request.body)
+            schedule = requests.parse_schedule(request.body)
         except ValueError as exc:
             return HttpResponse.text(str(exc), 400)
-        problem = maintenance.validate_schedule(schedule, self.books.maintenance.machines)
+        problem = requests.validate_schedule(schedule, self.books.maintenance.machines)
         if problem is not None:
             return HttpResponse.text(problem, 400)
         if not acls.authorized("update_maintenance_schedules", principal, None):
@@ -199,7 +201,7 @@ class MaintenanceHandlers(AgentHandlers):
         if refused is not None:
             return refused
         try:
-            ids = maintenance.parse_machine_ids(request.body)
+            ids = requests.parse_machine_ids(request.body)
         except ValueError as exc:
             return HttpResponse.text(str(exc), 400)
         problem = validate(ids, self.books.maintenance)
@@ -212,7 +214,7 @@ class MaintenanceHandlers(AgentHandlers):
         return ids
 
     def _down_route(self, request: HttpRequest) -> HttpResponse:
-        ids = self._machines_request(request, "start_maintenances", maintenance.validate_down)
+        ids = self._machines_request(request, "start_maintenances", requests.validate_down)
         if isinstance(ids, HttpResponse):
             return ids
         pending = HttpPending()
@@ -235,7 +237,7 @@ class MaintenanceHandlers(AgentHandlers):
         pending.complete(HttpResponse.text("", 200))
 
     def _up_route(self, request: HttpRequest) -> HttpResponse:
-        ids = self._machines_request(request, "stop_maintenances", maintenance.validate_up)
+        ids = self._machines_request(request, "stop_maintenances", requests.validate_up)
         if isinstance(ids, HttpResponse):
             return ids
         pending = HttpPending()
