@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from actors.messages import MasterInfo, Offer, TaskStatus
+from actors.messages import InverseOffer, MasterInfo, Offer, TaskStatus
 
 if TYPE_CHECKING:
     from frameworks.scheduler_driver import SchedulerDriver
@@ -51,6 +51,17 @@ class Scheduler:
 
     def offer_rescinded(self, driver: SchedulerDriver, offer_id: str) -> None:
         """An offer is no longer valid; launching on it would give TASK_LOST/DROPPED."""
+
+    def inverse_offers(self, driver: SchedulerDriver,
+                       inverse_offers: list[InverseOffer]) -> None:
+        """Maintenance: each asks for an agent's resources back before its
+        ``unavailability`` starts. Answer with ``driver.accept_inverse_offers`` (you will
+        free them in time) or ``decline_inverse_offers``; the answers show in the master's
+        ``/maintenance/status``. Unanswered, they stay outstanding (Mesos' v1
+        ``INVERSE_OFFERS`` event)."""
+
+    def inverse_offer_rescinded(self, driver: SchedulerDriver, inverse_offer_id: str) -> None:
+        """An inverse offer is no longer valid (schedule changed, agent gone)."""
 
     def status_update(self, driver: SchedulerDriver, status: TaskStatus) -> None:
         """A task changed state. With implicit acks, returning acknowledges it."""

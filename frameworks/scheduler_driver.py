@@ -266,6 +266,19 @@ class SchedulerDriver(SchedulerCalls):
         flt = filters or Filters()
         return self._run(lambda: self.do_decline((offer_id,), flt))
 
+    def accept_inverse_offers(self, inverse_offer_ids: str | Sequence[str],
+                              filters: Filters | None = None) -> DriverStatus:
+        """Maintenance: the framework will free those agents' resources in time; no new
+        inverse offer for them for ``filters.refuse_seconds`` (Mesos' ACCEPT_INVERSE_OFFERS)."""
+        ids, flt = _ids(inverse_offer_ids), filters or Filters()
+        return self._run(lambda: self.do_answer_inverse_offers(ids, True, flt))
+
+    def decline_inverse_offers(self, inverse_offer_ids: str | Sequence[str],
+                               filters: Filters | None = None) -> DriverStatus:
+        """Maintenance: the framework cannot meet the schedule (a hint to the operator)."""
+        ids, flt = _ids(inverse_offer_ids), filters or Filters()
+        return self._run(lambda: self.do_answer_inverse_offers(ids, False, flt))
+
     def revive_offers(self, roles: Sequence[str] = ()) -> DriverStatus:
         """Clear refusal filters and un-suppress ``roles`` (all if empty)."""
         r = tuple(roles)

@@ -18,8 +18,10 @@ from dataclasses import replace
 import structlog
 
 from actors.messages import (
+    AcceptInverseOffers,
     AcceptOffers,
     DeactivateFramework,
+    DeclineInverseOffers,
     DeclineOffers,
     Filters,
     FrameworkCapability,
@@ -75,6 +77,12 @@ class SchedulerCalls(SchedulerProcess):
     def do_decline(self, offer_ids: Sequence[str], filters: Filters) -> None:
         self._send_connected(DeclineOffers(framework_id=self.framework_id,
                                            offer_ids=tuple(offer_ids), filters=filters))
+
+    def do_answer_inverse_offers(self, ids: Sequence[str], accept: bool,
+                                 filters: Filters) -> None:
+        kind = AcceptInverseOffers if accept else DeclineInverseOffers
+        self._send_connected(kind(framework_id=self.framework_id,
+                                  inverse_offer_ids=tuple(ids), filters=filters))
 
     def do_kill(self, task_id: str, agent_id: str) -> None:
         self._send_connected(KillTask(framework_id=self.framework_id, task_id=task_id,

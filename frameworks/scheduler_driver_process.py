@@ -49,6 +49,7 @@ from actors.messages import (
     MasterInfo,
     RegisterFramework,
     ReregisterFramework,
+    RescindInverseOffer,
     RescindResourceOffer,
     ResourceOffers,
     StatusUpdate,
@@ -286,7 +287,15 @@ class SchedulerProcess(Process):
         if self._accepts(frm, msg):
             for offer, pid in zip(msg.offers, msg.pids, strict=False):
                 self.agent_pids[offer.agent_id] = pid
-            self._callback("resource_offers", self, list(msg.offers))
+            if msg.offers:
+                self._callback("resource_offers", self, list(msg.offers))
+            if msg.inverse_offers:
+                self._callback("inverse_offers", self, list(msg.inverse_offers))
+
+    @handles(RescindInverseOffer)
+    def _on_rescind_inverse(self, frm: PID, msg: RescindInverseOffer) -> None:
+        if self._accepts(frm, msg):
+            self._callback("inverse_offer_rescinded", self, msg.inverse_offer_id)
 
     @handles(RescindResourceOffer)
     def _on_rescind(self, frm: PID, msg: RescindResourceOffer) -> None:

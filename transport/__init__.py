@@ -9,7 +9,7 @@ knows nothing of clusters: ``actors`` builds the cluster manager on it.
 from transport.clock import Clock, ManualClock, RealClock, Timer
 from transport.codec import message, record, register_value_type
 from transport.errors import MesetaError
-from transport.http import HttpRequest, HttpResponse, HttpStream
+from transport.http import HttpPending, HttpRequest, HttpResponse, HttpStream
 from transport.node import Node
 from transport.pid import PID
 from transport.process import Process, handles
@@ -17,6 +17,7 @@ from transport.process import Process, handles
 __all__ = [
     "PID",
     "Clock",
+    "HttpPending",
     "HttpRequest",
     "HttpResponse",
     "HttpStream",

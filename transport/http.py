@@ -65,8 +65,8 @@ if TYPE_CHECKING:
     from transport.node import Node
     from transport.process import Process
 
-__all__ = ["HttpAuthenticator", "HttpHandler", "HttpRequest", "HttpResponse", "HttpServer",
-           "HttpStream"]
+__all__ = ["HttpAuthenticator", "HttpHandler", "HttpPending", "HttpRequest", "HttpResponse",
+           "HttpServer", "HttpStream"]
 
 _log = structlog.get_logger("meseta.http")
 _TRACE_FILTERS = ("trace_id", "task_id", "name", "framework_id", "agent_id")
@@ -157,6 +157,13 @@ class HttpResponse:
     headers: dict[str, str] = field(default_factory=dict)
     stream: HttpStream | None = None
     """When set, ``body`` is ignored and the stream's chunks are the body."""
+    pending: HttpPending | None = None
+    """When set, the answer is the response the handler gives it later (``HttpPending``)."""
+
+    @classmethod
+    def later(cls, pending: HttpPending) -> HttpResponse:
+        """The answer will be what ``pending.complete`` is given (from the same process)."""
+        return cls(pending=pending)
 
     @classmethod
     def json(cls, data: Any, status: int = 200) -> HttpResponse:
@@ -168,6 +175,33 @@ class HttpResponse:
 
 
 HttpHandler = Callable[[HttpRequest], HttpResponse]
+
+
+class HttpPending:
+    """A response a process route gives later, e.g. once a durable write is done.
+
+    The handler returns ``HttpResponse.later(pending)`` and calls ``pending.complete(resp)``
+    from its process's thread when it knows the answer (the server's request timeout
+    still applies: 504). Only the first ``complete`` counts.
+    """
+
+    __slots__ = ("_done", "_response")
+
+    def __init__(self) -> None:
+        self._done: Callable[[HttpResponse], None] | None = None
+        self._response: HttpResponse | None = None
+
+    def complete(self, response: HttpResponse) -> None:
+        if self._response is not None:
+            return
+        self._response = response
+        if self._done is not None:
+            self._done(response)
+
+    def _attach(self, done: Callable[[HttpResponse], None]) -> None:
+        self._done = done
+        if self._response is not None:
+            done(self._response)
 
 
 class HttpAuthenticator(Protocol):
@@ -361,6 +395,12 @@ class HttpServer:
         except Exception as exc:
             _log.exception("HTTP handler failed", path=req.path)
             resp = HttpResponse.json({"error": f"{type(exc).__name__}: {exc}"}, status=500)
+        if resp.pending is not None:
+            def answer(later: HttpResponse) -> None:
+                self._loop.call_soon_threadsafe(_settle, reply, later)
+
+            resp.pending._attach(answer)
+            return
         self._loop.call_soon_threadsafe(_settle, reply, resp)
 
 

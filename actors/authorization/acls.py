@@ -45,14 +45,18 @@ ACTIONS: dict[str, str] = {
     "view_flags": "flags",
     "access_mesos_logs": "logs",
     "get_endpoints": "paths",
+    "update_maintenance_schedules": "machines",
+    "get_maintenance_schedules": "machines",
+    "start_maintenances": "machines",
+    "stop_maintenances": "machines",
+    "get_maintenance_statuses": "machines",
 }
 """The actions Meseta enforces, each with the name of its object entity (Mesos')."""
 
 IGNORED_ACTIONS = frozenset({
     "reserve_resources", "unreserve_resources", "create_volumes", "destroy_volumes",
     "get_quotas", "update_quotas", "view_roles", "update_weights", "set_log_level",
-    "update_maintenance_schedules", "get_maintenance_schedules", "start_maintenances",
-    "stop_maintenances", "get_maintenance_statuses", "resize_volumes",
+    "resize_volumes",
     "launch_nested_containers", "view_containers", "kill_nested_containers",
     "wait_nested_containers", "launch_nested_container_sessions",
     "attach_containers_input", "attach_containers_output", "remove_nested_containers",

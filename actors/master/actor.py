@@ -26,8 +26,9 @@ detector reports another leader or none.
 
 Authentication (``principal_of(pid)``: who sent a message), the registration gates of
 ``--authenticate_frameworks`` / ``--authenticate_agents`` and ``--rate_limits`` are in
-``security_handlers``. Agents and the registry are handled in ``agent_handlers`` (a base
-class; see there):
+``security_handlers``. Maintenance (schedule, machine modes, inverse offers and their
+routes) is in ``maintenance_handlers``. Agents and the registry are handled in
+``agent_handlers`` (a base class; see there):
 with a ``Registrar`` every registry write (``AdmitAgent``, ``MarkAgentReachable``,
 ``UpdateAgentInfo``, ``RemoveAgent``, ``MarkAgentUnreachable``, ``PruneAgents``) is queued
 to a ``RegistrarWorker`` thread that batches them into one storage write and posts each
@@ -50,13 +51,13 @@ from typing import TypeVar
 import structlog
 
 from actors.master import agents, frameworks, offers, tasks
-from actors.master.agent_handlers import AgentHandlers
 from actors.master.books import Books, Outbox
 from actors.master.config import MasterConfig
 from actors.master.frameworks import FrameworkRecord
 from actors.master.held import HeldMessages
 from actors.master.identity import VERSION, master_info
 from actors.master.launch import accept, as_accept
+from actors.master.maintenance_handlers import MaintenanceHandlers
 from actors.master.metrics import MasterCounters, valid_status_update
 from actors.master.reconciliation import reconcile
 from actors.master.scheduler_api.link import HttpLinks
@@ -128,7 +129,7 @@ def failover_timeout(seconds: float) -> float:
     return 0.0
 
 
-class MasterActor(SecurityHandlers, AgentHandlers):
+class MasterActor(SecurityHandlers, MaintenanceHandlers):
     """See the module docstring. ``MasterActor(node, config)``, named ``master``."""
 
     def __init__(self, node: Node, config: MasterConfig | None = None, *,
@@ -153,6 +154,7 @@ class MasterActor(SecurityHandlers, AgentHandlers):
         self.http_links = HttpLinks(self.config.heartbeat_interval, self.delay, self.exited,
                                     self._trace_http)
         self._init_agents(registrar)
+        self._init_maintenance()
         self._init_security()
 
     def on_start(self) -> None:
@@ -163,12 +165,14 @@ class MasterActor(SecurityHandlers, AgentHandlers):
         install_routes(self)
         install_scheduler_api(self)
         install_webui(self)
+        self._start_maintenance()
         _log.info("master started", master_id=self.master_id, pid=str(self.pid))
         if self.elected:
             self._recover_registry()
 
     def on_stop(self) -> None:
         self._stop_agents()
+        self._stop_maintenance()
         super().on_stop()
 
     # --- leadership (``tell_*`` are thread-safe: they post into the actor) --------------

@@ -17,7 +17,8 @@ acts only in the callback the worker posts back once the write is durable (Mesos
 
 Both registrations first pass ``register_agents`` (``--acls``) for the agent's
 principal (``principal_of``: its credential or CURVE key): a refused agent is told
-``Shutdown`` with the reason and is not admitted.
+``Shutdown`` with the reason and is not admitted; so is an agent of a machine in
+maintenance DOWN mode (``_machine_down``, ``maintenance_handlers``).
 
 Recovery (when elected; standalone: at start) reads the registry; agent (re-)registrations
 that arrive before it is done are held (``actors.master.held``) and handled once it is.
@@ -39,7 +40,7 @@ from typing import Any, Literal
 
 import structlog
 
-from actors.master import agent_registry, agents, registry_gc
+from actors.master import agent_registry, agents, maintenance, registry_gc
 from actors.master.books import Outbox
 from actors.master.plumbing import MasterProcess
 from actors.master.validation import validate_agent_resources
@@ -121,6 +122,7 @@ class AgentHandlers(MasterProcess):
                           if a not in book.registered}
         book.unreachable.update(registry.unreachable)
         book.gone.update(registry.gone)
+        maintenance.recover(self.books, registry.schedule, registry.machines)
         self.recovered = True
         worker = self.registry_worker
         _log.info("registry recovered", agents=len(registry.agents),
@@ -199,7 +201,8 @@ class AgentHandlers(MasterProcess):
     @handles(RegisterAgent)
     def _on_register_agent(self, frm: PID, msg: RegisterAgent) -> None:
         if (not self._agents_welcome(frm, msg) or self._agent_refused(frm)
-                or not self._agent_authorized(frm, msg.agent_info)):
+                or not self._agent_authorized(frm, msg.agent_info)
+                or self._machine_down(frm, msg.agent_info)):
             return
         if frm in self._admitting:
             _log.info("agent already being admitted: dropping its retry", frm=str(frm))
@@ -233,7 +236,8 @@ class AgentHandlers(MasterProcess):
     @handles(ReregisterAgent)
     def _on_reregister_agent(self, frm: PID, msg: ReregisterAgent) -> None:
         if (not self._agents_welcome(frm, msg) or self._agent_refused(frm)
-                or not self._agent_authorized(frm, msg.agent_info)):
+                or not self._agent_authorized(frm, msg.agent_info)
+                or self._machine_down(frm, msg.agent_info)):
             return
         agent_id = msg.agent_info.id
         busy = self._reregistering | self._marking_unreachable | self._removing

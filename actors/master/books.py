@@ -1,6 +1,6 @@
 """The master's books and the ``Outbox`` its pure decisions fill.
 
-``Books`` gathers what the master knows (frameworks, agents, offers, its own
+``Books`` gathers what the master knows (frameworks, agents, offers, maintenance, its own
 ``MasterInfo``); the pure functions of ``frameworks``, ``agents``, ``offers``,
 ``launch``, ``tasks`` and ``reconciliation`` read and update it and return an
 ``Outbox``: the messages to send to schedulers and agents, the commands for the
@@ -17,6 +17,7 @@ from typing import Any
 from actors.authorization.acls import ACLs
 from actors.master.agents import AgentBook
 from actors.master.frameworks import FrameworkBook
+from actors.master.maintenance import MaintenanceBook
 from actors.master.offers import OfferBook
 from actors.messages.info import MasterInfo
 from transport.pid import PID
@@ -67,6 +68,8 @@ class Books:
     frameworks: FrameworkBook = field(init=False)
     agents: AgentBook = field(init=False)
     offers: OfferBook = field(init=False)
+    maintenance: MaintenanceBook = field(default_factory=MaintenanceBook)
+    """The maintenance schedule, machine modes and inverse offers (``maintenance``)."""
     max_completed_frameworks: int = 50
     max_completed_tasks: int = 1000
     start_time: float = 0.0

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OfferBook",
+    "agent_url",
     "decline",
     "make_offers",
     "rescind",
@@ -101,7 +102,7 @@ def _recover(offer: Offer, out: Outbox, refuse_seconds: float | None = None) -> 
         refuse_seconds=refuse_seconds, role=offer.role or None))
 
 
-def _agent_url(agent: AgentRecord, scheme: str = "http") -> URL | None:
+def agent_url(agent: AgentRecord, scheme: str = "http") -> URL | None:
     """The agent's HTTP endpoint, as Mesos puts it in offers (``http://ip:port/agent``;
     ``https`` when the cluster serves TLS)."""
     if not agent.info.http_port:
@@ -112,7 +113,10 @@ def _agent_url(agent: AgentRecord, scheme: str = "http") -> URL | None:
 
 
 def make_offers(books: Books, msg: OffersAllocated, out: Outbox) -> None:
-    """Allocator -> master: one offer per (role, agent); what cannot be offered goes back."""
+    """Allocator -> master: one offer per (role, agent); what cannot be offered goes back.
+    An agent of a DRAINING machine's offers carry its ``unavailability``."""
+    from actors.master.maintenance import unavailability_of
+
     framework = books.frameworks.get(msg.framework_id)
     offers: list[Offer] = []
     pids = []
@@ -132,7 +136,8 @@ def make_offers(books: Books, msg: OffersAllocated, out: Outbox) -> None:
                 hostname=agent.info.hostname, resources=resources,
                 attributes=agent.info.attributes,
                 executor_ids=tuple(sorted(framework.executors.get(agent_id, {}))),
-                role=role, url=_agent_url(agent, books.http_scheme), domain=agent.info.domain)
+                role=role, url=agent_url(agent, books.http_scheme), domain=agent.info.domain,
+                unavailability=unavailability_of(books, agent))
             books.offers.add(offer)
             offers.append(offer)
             pids.append(agent.pid)

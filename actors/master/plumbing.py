@@ -23,7 +23,7 @@ from actors.master.metrics import MasterCounters
 from actors.master.scheduler_api.link import HttpLinks
 from actors.messages.agent import RegisterAgent, ReregisterAgent
 from actors.messages.framework import RegisterFramework, ReregisterFramework
-from actors.messages.info import MasterInfo
+from actors.messages.info import AgentInfo, MasterInfo
 from transport import PID, Process
 from transport.codec import message_name
 from transport.trace import TraceContext
@@ -57,6 +57,10 @@ class MasterProcess(Process):
 
     def _agent_refused(self, frm: PID) -> bool:
         """Whether an agent's registration is refused (``security_handlers``)."""
+        return False
+
+    def _machine_down(self, frm: PID, info: AgentInfo) -> bool:
+        """Whether an agent's machine is DOWN, refusing it (``maintenance_handlers``)."""
         return False
 
     def principal_of(self, pid: PID) -> str | None:

@@ -22,14 +22,17 @@ here, where they first appear (one name, one declaration):
 from __future__ import annotations
 
 from actors.messages.info import FrameworkInfo, MasterInfo
+from actors.messages.maintenance import InverseOffer
 from actors.messages.offers import Filters, Offer, Operation, Request
 from actors.messages.tasks import KillPolicy, TaskInfo, TaskStatus
 from transport.codec import message
 from transport.pid import PID
 
 __all__ = [
+    "AcceptInverseOffers",
     "AcceptOffers",
     "DeactivateFramework",
+    "DeclineInverseOffers",
     "DeclineOffers",
     "ExecutorToFramework",
     "ExitedExecutor",
@@ -43,6 +46,7 @@ __all__ = [
     "ReconcileTasks",
     "RegisterFramework",
     "ReregisterFramework",
+    "RescindInverseOffer",
     "RescindResourceOffer",
     "ResourceOffers",
     "ResourceRequest",
@@ -150,6 +154,37 @@ class ResourceOffers:
     offers: tuple[Offer, ...]
     pids: tuple[PID, ...] = ()
     """The agent PID of each offer, in order (for direct framework messages)."""
+    inverse_offers: tuple[InverseOffer, ...] = ()
+    """Maintenance: give these agents' resources back (Mesos' field 3); sent alone, with
+    no offers (the driver calls ``Scheduler.inverse_offers``)."""
+
+
+@message
+class RescindInverseOffer:
+    """Master -> scheduler: an inverse offer is no longer valid (schedule changed, agent
+    gone, the framework left the agent)."""
+
+    inverse_offer_id: str
+
+
+@message
+class AcceptInverseOffers:
+    """Scheduler -> master: it will free the inverse offers' resources in time; no new
+    inverse offer for those agents for ``filters.refuse_seconds``."""
+
+    framework_id: str
+    inverse_offer_ids: tuple[str, ...]
+    filters: Filters = Filters()
+
+
+@message
+class DeclineInverseOffers:
+    """Scheduler -> master: it cannot (or will not) free them in time (a hint for the
+    operator); no new inverse offer for those agents for ``filters.refuse_seconds``."""
+
+    framework_id: str
+    inverse_offer_ids: tuple[str, ...]
+    filters: Filters = Filters()
 
 
 @message

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 
 from actors.messages.info import URL, Attribute, DomainInfo
+from actors.messages.maintenance import Unavailability
 from actors.messages.tasks import ExecutorInfo, TaskGroupInfo, TaskInfo
 from actors.resources import EMPTY, Resources
 from transport.codec import record
@@ -73,6 +74,8 @@ class Offer:
     url: URL | None = None
     """The agent's HTTP endpoint."""
     domain: DomainInfo | None = None
+    unavailability: Unavailability | None = None
+    """Set when the agent's machine is scheduled for maintenance (DRAINING)."""
 
 
 class OperationType(enum.Enum):

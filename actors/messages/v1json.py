@@ -14,8 +14,9 @@ How a field maps follows from its type, with Mesos' protobuf-JSON conventions:
 - ``bytes`` are base64; ``Resources`` use ``Resources.to_json``/``from_json``;
 - ``capabilities`` sets become ``[{"type": NAME}]``; tuples become lists;
 - a few fields differ in shape, listed in ``_FIELDS`` (durations as ``DurationInfo``
-  nanoseconds, ``Offer.role`` as ``allocation_info``, ``DiscoveryInfo.ports`` wrapped)
-  and ``_CLASSES`` (``Attribute``, ``DomainInfo``, ``ContainerStatus``, ``OfferFilters``).
+  nanoseconds, ``Unavailability`` in integer nanoseconds, ``Offer.role`` as
+  ``allocation_info``, ``DiscoveryInfo.ports`` wrapped) and ``_CLASSES`` (``Attribute``,
+  ``DomainInfo``, ``ContainerStatus``, ``OfferFilters``).
 
 ``to_v1`` leaves out optional fields at their default (as protobuf does for unset
 fields). ``from_v1`` ignores fields it does not know, reads ``slave_*`` as ``agent_*``,
@@ -44,6 +45,7 @@ from actors.messages.info import (
     Range,
     ValueType,
 )
+from actors.messages.maintenance import Unavailability
 from actors.messages.offers import Offer
 from actors.messages.tasks import (
     ContainerStatus,
@@ -310,6 +312,12 @@ def _offer_filters_from(role: str, data: Any, path: str) -> OfferFilters:
 
 
 _DURATION: tuple[str, ToJson, FromJson] = ("", nanos, seconds)
+_NANOSECONDS: tuple[str, ToJson, FromJson] = (
+    "",
+    lambda v: {"nanoseconds": v},
+    lambda d, p: _int(_object(d, p).get("nanoseconds"), f"{p}.nanoseconds"),
+)
+"""A ``TimeInfo`` / ``DurationInfo`` kept as integer nanoseconds (``Unavailability``)."""
 
 _CLASSES: dict[type, tuple[ToJson, FromJson]] = {
     Attribute: (_attribute_to, _attribute_from),
@@ -324,6 +332,8 @@ _FIELDS: dict[tuple[type, str], tuple[str, ToJson, FromJson]] = {
     (TaskInfo, "max_completion_time"): _DURATION,
     (TaskStatus, "unreachable_time"): _DURATION,
     (MasterInfo, "id"): ("", lambda v: v, _str),
+    (Unavailability, "start"): _NANOSECONDS,
+    (Unavailability, "duration"): _NANOSECONDS,
     (Offer, "role"): (
         "allocation_info",
         lambda v: {"role": v},

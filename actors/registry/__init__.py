@@ -3,6 +3,8 @@
 - ``model``: the ``Registry`` value (admitted, unreachable and gone agents, weights,
   quota, minimum master capabilities) and its bytes;
 - ``operations``: pure changes to it (``AdmitAgent``, ``MarkAgentUnreachable``...);
+- ``maintenance``: the machine-mode state machine and ``UpdateSchedule`` /
+  ``StartMaintenance`` / ``StopMaintenance``;
 - ``storage``: the ``Storage`` seam (versioned key-value, compare-and-swap) and the
   registry's errors; backends ``memory``, ``sqlite``, ``zookeeper``;
 - ``registrar``: ``Registrar`` (recover, apply) and ``open_storage`` for ``--registry``.
@@ -15,6 +17,7 @@ No actor lives here: the master owns a ``RegistrarWorker`` around its ``Registra
 
 from __future__ import annotations
 
+from actors.registry.maintenance import StartMaintenance, StopMaintenance, UpdateSchedule
 from actors.registry.memory import MemoryStorage
 from actors.registry.model import Quota, Registry, decode_registry, encode_registry
 from actors.registry.operations import (
@@ -60,11 +63,14 @@ __all__ = [
     "Registry",
     "RegistryError",
     "RemoveAgent",
+    "StartMaintenance",
+    "StopMaintenance",
     "Storage",
     "StorageConflict",
     "StorageUnavailable",
     "UpdateAgentInfo",
     "UpdateQuota",
+    "UpdateSchedule",
     "UpdateWeights",
     "decode_registry",
     "encode_registry",

@@ -3,7 +3,8 @@
 The master keeps soft state only; the registry is the one thing it stores: the agents it
 admitted (their ``AgentInfo`` by agent id), the agents it marked unreachable or gone (id ->
 when, in seconds since the epoch), role weights, role quotas and the minimum capabilities
-a master needs to read this registry. No frameworks, tasks or offers: those are rebuilt
+a master needs to read this registry, and the maintenance schedule with its machines'
+modes. No frameworks, tasks or offers: those are rebuilt
 from re-registration after a failover.
 
 These are storage records, not wire messages: they are declared with ``@record`` here
@@ -26,6 +27,7 @@ from collections.abc import Iterable
 import msgpack
 
 import actors.messages  # noqa: F401  (registers Resources as a codec value type)
+from actors.messages.maintenance import MachineInfo, Schedule
 from actors.messages.types import AgentInfo
 from actors.registry.storage import CorruptRegistry
 from transport.codec import decode_message, encode_message, record
@@ -68,6 +70,10 @@ class Registry:
     """Role -> weight; a role not listed has weight 1.0."""
     quotas: dict[str, Quota] = dataclasses.field(default_factory=dict)
     """Role -> quota."""
+    schedule: Schedule = Schedule()
+    """The maintenance schedule (Mesos keeps a list of one: ``Registry.schedules``)."""
+    machines: tuple[MachineInfo, ...] = ()
+    """Every scheduled machine's mode and unavailability (``Registry.machines``)."""
     minimum_capabilities: tuple[str, ...] = ()
     """``MasterCapability`` names a master must have to use this registry. Kept as strings,
     not enum members, so that a master too old to know one sees it (and refuses)."""

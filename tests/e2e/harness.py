@@ -57,6 +57,13 @@ class Recorder(Scheduler):
     def offer_rescinded(self, driver: Any, offer_id: str) -> None:
         self._put("rescinded", offer_id)
 
+    def inverse_offers(self, driver: Any, inverse_offers: Any) -> None:
+        for inverse in inverse_offers:
+            self._put("inverse_offer", inverse)
+
+    def inverse_offer_rescinded(self, driver: Any, inverse_offer_id: str) -> None:
+        self._put("inverse_rescinded", inverse_offer_id)
+
     def status_update(self, driver: Any, status: TaskStatus) -> None:
         self._put("status", status)
 

@@ -128,8 +128,8 @@ def test_bad_requests_get_mesos_status_codes(cluster: LocalCluster) -> None:
     code, _, body = post(base, {"type": "SUBSCRIBE", "subscribe": {
         "framework_info": info(roles=["a", "b"])}})  # several roles need MULTI_ROLE
     assert code == 400 and b"MULTI_ROLE" in body
-    assert post(base, {"type": "ACCEPT_INVERSE_OFFERS", "framework_id": {"value": "x"},
-                       "accept_inverse_offers": {}})[0] == 501
+    assert post(base, {"type": "RECONCILE_OPERATIONS", "framework_id": {"value": "x"},
+                       "reconcile_operations": {}})[0] == 501
 
     sub = Subscription(base, info())
     try:

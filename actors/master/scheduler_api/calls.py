@@ -17,7 +17,9 @@ from typing import Any
 
 from actors.messages.agent import ShutdownExecutor
 from actors.messages.framework import (
+    AcceptInverseOffers,
     AcceptOffers,
+    DeclineInverseOffers,
     DeclineOffers,
     FrameworkToExecutor,
     KillTask,
@@ -38,10 +40,8 @@ from actors.messages.v1json import bytes_from_v1, from_v1
 
 __all__ = ["Call", "CallError", "decode_call"]
 
-UNIMPLEMENTED = frozenset({"ACCEPT_INVERSE_OFFERS", "DECLINE_INVERSE_OFFERS",
-                           "ACKNOWLEDGE_OPERATION_STATUS", "RECONCILE_OPERATIONS"})
-"""Call types of the v1 API Meseta has nothing for (no inverse offers, no operation
-feedback): answered 501."""
+UNIMPLEMENTED = frozenset({"ACKNOWLEDGE_OPERATION_STATUS", "RECONCILE_OPERATIONS"})
+"""Call types of the v1 API Meseta has nothing for (no operation feedback): answered 501."""
 
 
 class CallError(ValueError):
@@ -156,6 +156,13 @@ _CALLS: dict[str, tuple[str | None, _Builder]] = {
     "DECLINE": ("decline", lambda fid, d: DeclineOffers(
         framework_id=fid, offer_ids=_ids(d, "offer_ids", "decline"),
         filters=_filters(d, "decline"))),
+    "ACCEPT_INVERSE_OFFERS": ("accept_inverse_offers", lambda fid, d: AcceptInverseOffers(
+        framework_id=fid, inverse_offer_ids=_ids(d, "inverse_offer_ids", "accept_inverse_offers"),
+        filters=_filters(d, "accept_inverse_offers"))),
+    "DECLINE_INVERSE_OFFERS": ("decline_inverse_offers", lambda fid, d: DeclineInverseOffers(
+        framework_id=fid,
+        inverse_offer_ids=_ids(d, "inverse_offer_ids", "decline_inverse_offers"),
+        filters=_filters(d, "decline_inverse_offers"))),
     "REVIVE": ("revive?", lambda fid, d: ReviveOffers(framework_id=fid, roles=_roles(d))),
     "SUPPRESS": ("suppress?", lambda fid, d: SuppressOffers(framework_id=fid, roles=_roles(d))),
     "KILL": ("kill", _kill),

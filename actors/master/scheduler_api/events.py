@@ -21,6 +21,7 @@ from actors.messages.framework import (
     FrameworkRegistered,
     FrameworkReregistered,
     LostAgent,
+    RescindInverseOffer,
     RescindResourceOffer,
     ResourceOffers,
 )
@@ -63,7 +64,13 @@ def event_for(msg: Any, heartbeat_interval: float) -> dict[str, Any] | None:
     if isinstance(msg, FrameworkRegistered | FrameworkReregistered):
         return subscribed(msg, heartbeat_interval)
     if isinstance(msg, ResourceOffers):
+        if msg.inverse_offers and not msg.offers:  # the master sends them alone
+            return {"type": "INVERSE_OFFERS", "inverse_offers": {
+                "inverse_offers": [to_v1(i) for i in msg.inverse_offers]}}
         return {"type": "OFFERS", "offers": {"offers": [to_v1(o) for o in msg.offers]}}
+    if isinstance(msg, RescindInverseOffer):
+        return {"type": "RESCIND_INVERSE_OFFER", "rescind_inverse_offer": {
+            "inverse_offer_id": {"value": msg.inverse_offer_id}}}
     if isinstance(msg, RescindResourceOffer):
         return {"type": "RESCIND", "rescind": {"offer_id": {"value": msg.offer_id}}}
     if isinstance(msg, StatusUpdate):

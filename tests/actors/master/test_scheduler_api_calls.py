@@ -137,3 +137,39 @@ def test_recordio_prefixes_the_byte_length() -> None:
     framed = record({"type": "HEARTBEAT", "x": "é"})
     size, _, data = framed.partition(b"\n")
     assert int(size) == len(data) and json.loads(data)["x"] == "é"
+
+
+def test_inverse_offers_travel_as_v1_events_and_are_answered_by_calls() -> None:
+    from actors.messages import (
+        AcceptInverseOffers,
+        DeclineInverseOffers,
+        Filters,
+        InverseOffer,
+        RescindInverseOffer,
+        ResourceOffers,
+        Unavailability,
+    )
+
+    inverse = InverseOffer(id="I1", framework_id="F1", agent_id="A",
+                           unavailability=Unavailability(start=5 * 10**9, duration=10**9))
+    event = event_for(ResourceOffers(offers=(), inverse_offers=(inverse,)), 15.0)
+    assert event == {"type": "INVERSE_OFFERS", "inverse_offers": {"inverse_offers": [{
+        "id": {"value": "I1"}, "framework_id": FID, "agent_id": {"value": "A"},
+        "unavailability": {"start": {"nanoseconds": 5 * 10**9},
+                           "duration": {"nanoseconds": 10**9}}}]}}
+    assert event_for(RescindInverseOffer(inverse_offer_id="I1"), 15.0) == {
+        "type": "RESCIND_INVERSE_OFFER",
+        "rescind_inverse_offer": {"inverse_offer_id": {"value": "I1"}}}
+    call = decode_call(json.dumps({
+        "type": "ACCEPT_INVERSE_OFFERS", "framework_id": FID, "accept_inverse_offers": {
+            "inverse_offer_ids": [{"value": "I1"}], "filters": {"refuse_seconds": 2.5}}}
+    ).encode())
+    assert call.message == AcceptInverseOffers(framework_id="F1", inverse_offer_ids=("I1",),
+                                               filters=Filters(refuse_seconds=2.5))
+    call = decode_call(json.dumps({
+        "type": "DECLINE_INVERSE_OFFERS", "framework_id": FID,
+        "decline_inverse_offers": {"inverse_offer_ids": [{"value": "I1"}]}}).encode())
+    assert call.message == DeclineInverseOffers(framework_id="F1", inverse_offer_ids=("I1",))
+    with pytest.raises(CallError) as err:
+        decode_call(b'{"type": "ACCEPT_INVERSE_OFFERS", "framework_id": {"value": "F1"}}')
+    assert err.value.status == 400 and "accept_inverse_offers" in err.value.message
