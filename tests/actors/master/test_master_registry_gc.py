@@ -98,6 +98,9 @@ def run_task(cluster: Cluster, fw: Peer, agent: Peer, task_id: str) -> None:
 def lose(cluster: Cluster, agent: Peer) -> None:
     """The agent stops answering: after ``MISSED`` ping periods it is unreachable."""
     agent.proc.answer_pings = False
+    # the master may still be in the handler that answered the registration, before it
+    # armed the ping timer: a tick before that would be one ping period short
+    cluster.settle()
     for _ in range(MISSED + 1):
         cluster.advance(PING)
     assert cluster.ask(lambda m: agent.id in m.books.agents.unreachable)
