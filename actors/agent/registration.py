@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from actors.agent.config import REGISTRATION_RETRY_INTERVAL_MAX
+from actors.agent.defaults import REGISTRATION_RETRY_INTERVAL_MAX
 from actors.agent.executor_api import HttpExecutors
 from actors.messages import (
     AgentRegistered,
