@@ -1,9 +1,9 @@
 """``HttpExecutors``: the agent's ``POST /api/v1/executor`` (Mesos' executor HTTP API).
 
-``AgentActor`` inherits this (over ``AgentRecovery``); ``endpoints`` routes the path
-to ``executor_api``, which runs on the agent's thread. An HTTP executor and a native
-one are the same executor to the agent: a call is decoded (``executor_http``) and
-handed to the code the native messages reach:
+``AgentActor`` inherits this (``AgentRegistration`` over it, it over ``AgentRecovery``);
+``endpoints`` routes the path to ``executor_api``, which runs on the agent's thread. An
+HTTP executor and a native one are the same executor to the agent: a call is decoded
+(``executor_http``) and handed to the code the native messages reach:
 
 - SUBSCRIBE -> ``_register_executor`` (as ``RegisterExecutor``) for a launched
   executor, ``_reregister_executor`` (as ``ReregisterExecutor``, with its

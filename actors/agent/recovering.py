@@ -316,4 +316,4 @@ class AgentRecovery(ExecutorManager):
         self._recovery_done()
 
     def _recovery_done(self) -> None:
-        """Start registering (``AgentActor`` overrides it)."""
+        """Start registering (``registration.AgentRegistration`` overrides it)."""

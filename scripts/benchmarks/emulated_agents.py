@@ -6,7 +6,7 @@ lightweight agents in one process: each is a ``transport.Process`` (its own PID,
 then ``ReregisterAgent`` with its tasks, answered by ``AgentRegistered`` /
 ``AgentReregistered``; ``PingAgent`` -> ``PongAgent``; ``RunTask`` answered with a
 reliable TASK_RUNNING ``StatusUpdate`` — but no sandbox, executor or process. Like the
-real agent (``actors.agent.actor``) each one follows the leading master and ignores
+real agent (``actors.agent.registration``) each one follows the leading master and ignores
 every other master, waits a random delay in [0, ``--registration_backoff_factor``]
 (default: the agent's, 1 s) after a leader change before it registers, and retries with
 the same doubling backoff. The process shares one ZooKeeper session (a
@@ -94,7 +94,7 @@ class EmulatedAgent(Process):
         self._retry: Timer | None = None
         self._backoff = 0.0
 
-    # --- leader changes and registration (as actors.agent.actor) ----------------------
+    # --- leader changes and registration (as actors.agent.registration) ---------------
 
     def leader_changed(self, leader: PID | None) -> None:
         if leader == self.master:
