@@ -66,10 +66,20 @@ if TYPE_CHECKING:
     from transport.process import Process
 
 __all__ = ["HttpAuthenticator", "HttpHandler", "HttpPending", "HttpRequest", "HttpResponse",
-           "HttpServer", "HttpStream"]
+           "HttpServer", "HttpStream", "parse_json"]
 
 _log = structlog.get_logger("meseta.http")
 _TRACE_FILTERS = ("trace_id", "task_id", "name", "framework_id", "agent_id")
+
+
+def parse_json(data: bytes | str) -> Any:
+    """``json.loads`` for what a peer sent: every way it can fail is a ``ValueError``
+    (bad JSON, bad UTF-8, and nesting deeper than the parser's recursion limit, which
+    ``json`` reports as ``RecursionError``), so handlers answer 400, never 500."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +95,7 @@ class HttpRequest:
     """Who the node's ``http_authenticator`` said is calling; ``None``: anonymous."""
 
     def json(self) -> Any:
-        return json.loads(self.body or b"null")
+        return parse_json(self.body or b"null")
 
 
 class HttpStream:

@@ -22,7 +22,6 @@ The HTTP thread calls ``handle``; the rules themselves are ``transport.hooks`` r
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from typing import Any
 from transport.codec import lookup
 from transport.errors import MesetaError, UnknownMessageError
 from transport.hooks import Hooks, Rule
+from transport.http import parse_json
 
 __all__ = ["ENV_VAR", "BadRule", "RemoteHooks", "RuleSpec", "env_test_hooks", "parse_rule"]
 
@@ -63,7 +63,7 @@ class RuleSpec:
 def parse_rule(body: bytes) -> RuleSpec:
     """Check a posted rule; raises ``BadRule`` saying what is wrong."""
     try:
-        data = json.loads(body or b"")
+        data = parse_json(body or b"")
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRule(f"the body is not JSON: {exc}") from None
     if not isinstance(data, dict):

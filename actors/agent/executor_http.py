@@ -44,7 +44,7 @@ from actors.messages.info import AgentInfo, FrameworkInfo
 from actors.messages.task_state import Source, TaskState
 from actors.messages.tasks import ExecutorInfo, StatusUpdateInfo, TaskInfo, TaskStatus
 from actors.messages.v1json import from_v1, to_v1
-from transport.http import HttpStream
+from transport.http import HttpStream, parse_json
 
 if TYPE_CHECKING:
     from actors.agent.executors import ExecutorRecord, FrameworkRecord
@@ -158,7 +158,7 @@ def _status(data: Any, where: str, executor_id: str) -> TaskStatus:
 def parse_call(body: bytes) -> ExecutorCall:
     """The ``Call`` in a request body; ``CallError`` says what is wrong with it."""
     try:
-        data = json.loads(body)
+        data = parse_json(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CallError(f"Failed to parse body into JSON: {exc}") from None
     data = _object(data, "Call")

@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from transport.http import parse_json
+
 __all__ = ["HEADER", "JWTError", "decode", "encode"]
 
 HEADER = {"alg": "HS256", "typ": "JWT"}
@@ -45,8 +47,8 @@ def _unb64(part: str, what: str) -> bytes:
 def _object(part: str, what: str) -> dict[str, Any]:
     raw = _unb64(part, what)
     try:
-        value = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        value = parse_json(raw)
+    except ValueError as exc:
         raise JWTError(f"Failed to parse token {what} into JSON: {exc}") from None
     if not isinstance(value, dict):
         raise JWTError(f"Token {what} is not a JSON object")

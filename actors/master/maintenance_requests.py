@@ -17,7 +17,6 @@ The ``validate_*`` functions return the reason, or ``None`` when the request is 
 from __future__ import annotations
 
 import ipaddress
-import json
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +29,7 @@ from actors.messages.maintenance import (
     Window,
 )
 from actors.messages.v1json import from_v1
+from transport.http import parse_json
 
 if TYPE_CHECKING:
     from actors.master.maintenance import MaintenanceBook
@@ -49,8 +49,8 @@ def _normal(machine_id: MachineID) -> MachineID:
 
 def _json(body: bytes) -> Any:
     try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return parse_json(body)
+    except ValueError as exc:
         raise ValueError(f"Failed to parse the request body as JSON: {exc}") from None
 
 

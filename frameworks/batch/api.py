@@ -33,6 +33,7 @@ from typing import Any
 
 from frameworks.batch.jobs import JobError, parse_job, parse_jobs
 from frameworks.batch.scheduler import BatchScheduler
+from transport.http import parse_json
 
 __all__ = ["ApiServer", "route", "serve"]
 
@@ -47,7 +48,7 @@ class _Reply(Exception):
 
 def _body(body: bytes) -> Any:
     try:
-        return json.loads(body or b"null")
+        return parse_json(body or b"null")
     except ValueError as exc:
         raise _Reply(400, f"the body is not JSON: {exc}") from None
 

@@ -61,7 +61,7 @@ def decode(data: bytes) -> dict[str, Any] | None:
     """The message in ``data``, or ``None`` when it is not one of ours."""
     try:
         msg = json.loads(data)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # nested too deeply: not ours
         return None
     if not isinstance(msg, dict):
         return None

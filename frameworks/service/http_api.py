@@ -28,6 +28,7 @@ from typing import Any
 
 from frameworks.service.operations import AppConflict, AppNotFound, AppOperations
 from frameworks.service.spec import SpecError
+from transport.http import parse_json
 
 __all__ = ["MAX_BODY", "ServiceHttpApi"]
 
@@ -141,6 +142,6 @@ def _body(request: BaseHTTPRequestHandler) -> Any:
         raise _Error(400, f"body over {MAX_BODY} bytes")
     raw = request.rfile.read(length) if length > 0 else b""
     try:
-        return json.loads(raw) if raw else None
+        return parse_json(raw) if raw else None
     except ValueError as exc:
         raise _Error(400, f"the body is not JSON: {exc}") from exc

@@ -10,7 +10,6 @@ Meseta does not implement) and Mesos' wording. Pure: no I/O, no actor.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +36,7 @@ from actors.messages.offers import Filters, Operation, Request
 from actors.messages.task_state import TaskState
 from actors.messages.tasks import KillPolicy, TaskStatus
 from actors.messages.v1json import bytes_from_v1, from_v1
+from transport.http import parse_json
 
 __all__ = ["Call", "CallError", "decode_call"]
 
@@ -182,8 +182,8 @@ _CALLS: dict[str, tuple[str | None, _Builder]] = {
 def decode_call(body: bytes) -> Call:
     """The Call in a JSON request body; ``CallError`` (400/501) if it is not usable."""
     try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = parse_json(body)
+    except ValueError as exc:
         raise CallError(400, f"Failed to parse body into JSON: {exc}") from None
     if not isinstance(data, dict):
         raise CallError(400, "Failed to convert JSON into Call protobuf: not an object")
