@@ -17,11 +17,13 @@ the RSS again and prints one JSON object as the last line:
 ``alive``, ``answers``, RSS before/after, ``log_bytes``, the ``dropped/*`` counters),
 ``framework_failures`` (tasks not TASK_FINISHED, errors, disconnections, its agent
 lost), ``valid_tasks_finished``, ``attacks`` (shots per attack), ``http_statuses``,
+``http_internal_errors`` (answers 500: a handler raised on garbage instead of a 4xx),
 ``hostile_scheduler`` (what the master answered the hostile framework: TASK_ERRORs...),
 ``memory_bound_mb``, ``duration_s`` and ``ok``.
 
-Exit status 0 when no node died, the framework saw no failure and each node's RSS
-after the campaign is within ``--memory_bound_mb`` (64) of its RSS before; else 1.
+Exit status 0 when no node died, the framework saw no failure, no HTTP answer was a
+500 and each node's RSS after the campaign is within ``--memory_bound_mb`` (64) of its
+RSS before; else 1.
 """
 
 from __future__ import annotations
@@ -304,13 +306,15 @@ def campaign(args: argparse.Namespace) -> dict[str, Any]:
             "agent": detail["agent"],
             "attacks": dict(sorted(shots.items())),
             "http_statuses": dict(sorted(statuses.items())),
+            "http_internal_errors": statuses.get("500", 0),
             "send_timeouts": send_timeouts,
             "hostile_scheduler": dict(sorted(sched.heard.items())),
             "seed": args.seed,
             "send_s": round(sent_at - started, 1),
             "duration_s": 0.0,
         }
-        report["ok"] = crashes == 0 and not failures and bounded
+        report["ok"] = (crashes == 0 and not failures and bounded
+                        and not report["http_internal_errors"])
         for sock in pushes.values():
             sock.close(0)
         sched.close()

@@ -38,6 +38,7 @@ def test_a_short_campaign_crashes_nothing_and_fails_no_task() -> None:
     assert report["memory_bounded"], report
     assert report["valid_tasks_finished"] > 10
     assert report["http_requests_sent"] >= 50
+    assert report["http_internal_errors"] == 0, report["http_statuses"]
     assert set(report["attacks"]) == {*ATTACKS, *HTTP_ATTACKS, "slowloris"}, report["attacks"]
     for node in ("master", "agent"):
         detail = report[node]
