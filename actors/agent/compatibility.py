@@ -22,7 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from actors.messages.info import AgentInfo, Attribute, DomainInfo, Range, ValueType
+from actors.messages.info import (
+    AgentInfo,
+    Attribute,
+    DomainInfo,
+    Range,
+    ValueType,
+    attribute_text,
+)
 from actors.resources import Resource, Resources
 
 ResourceValue = float | tuple[tuple[int, int], ...] | frozenset[str]
@@ -125,11 +132,11 @@ def _attributes_kept(old: Iterable[Attribute], new: Iterable[Attribute]) -> str 
         if before.type in (ValueType.SCALAR, ValueType.TEXT):
             if (before.scalar, before.text) != (after.scalar, after.text):
                 return (f"{_ADDITIVE}Value of {kind} attribute '{before.name}' changed from "
-                        f"{_attribute_value(before)} to {_attribute_value(after)}")
+                        f"{attribute_text(before)} to {attribute_text(after)}")
         elif not _attribute_contains(after, before):
             return (f"{_ADDITIVE}Previous value of {kind} attribute '{before.name}' "
-                    f"({_attribute_value(before)}) not included in current "
-                    f"{_attribute_value(after)}")
+                    f"({attribute_text(before)}) not included in current "
+                    f"{attribute_text(after)}")
     return None
 
 
@@ -177,18 +184,8 @@ def _value(value: ResourceValue) -> str:
     return "{" + ",".join(sorted(value)) + "}"
 
 
-def _attribute_value(attribute: Attribute) -> str:
-    if attribute.type is ValueType.SCALAR:
-        return f"{attribute.scalar:g}"
-    if attribute.type is ValueType.RANGES:
-        return "[" + ",".join(f"{r.begin}-{r.end}" for r in attribute.ranges) + "]"
-    if attribute.type is ValueType.SET:
-        return "{" + ",".join(sorted(attribute.set)) + "}"
-    return attribute.text
-
-
 def _attribute(attribute: Attribute) -> str:
-    return f"{attribute.name}:{_attribute_value(attribute)}"
+    return f"{attribute.name}:{attribute_text(attribute)}"
 
 
 def _show(name: str, value: object) -> str:

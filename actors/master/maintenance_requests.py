@@ -133,24 +133,23 @@ def validate_machines(ids: tuple[MachineID, ...]) -> str | None:
 
 
 def validate_down(ids: tuple[MachineID, ...], book: MaintenanceBook) -> str | None:
-    problem = validate_machines(ids)
-    if problem is not None:
-        return problem
-    for machine_id in ids:
-        if machine_id not in book.machines:
-            return f"Machine '{machine_id}' is not part of a maintenance schedule"
-        if book.mode(machine_id) is not MachineMode.DRAINING:
-            return f"Machine '{machine_id}' is not in DRAINING mode and cannot be brought down"
-    return None
+    return _validate_move(ids, book, MachineMode.DRAINING, "down")
 
 
 def validate_up(ids: tuple[MachineID, ...], book: MaintenanceBook) -> str | None:
+    return _validate_move(ids, book, MachineMode.DOWN, "up")
+
+
+def _validate_move(ids: tuple[MachineID, ...], book: MaintenanceBook, mode: MachineMode,
+                   direction: str) -> str | None:
+    """Why the scheduled machines ``ids``, all in ``mode``, cannot be brought ``direction``."""
     problem = validate_machines(ids)
     if problem is not None:
         return problem
     for machine_id in ids:
         if machine_id not in book.machines:
             return f"Machine '{machine_id}' is not part of a maintenance schedule"
-        if book.mode(machine_id) is not MachineMode.DOWN:
-            return f"Machine '{machine_id}' is not in DOWN mode and cannot be brought up"
+        if book.mode(machine_id) is not mode:
+            return (f"Machine '{machine_id}' is not in {mode.name} mode and cannot be "
+                    f"brought {direction}")
     return None

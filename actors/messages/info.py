@@ -38,6 +38,7 @@ __all__ = [
     "OfferFilters",
     "Range",
     "ValueType",
+    "attribute_text",
     "ip_from_uint32",
     "ip_to_uint32",
     "parse_attributes",
@@ -107,6 +108,17 @@ class Attribute:
     ranges: tuple[Range, ...] = ()
     set: frozenset[str] = frozenset()
     text: str = ""
+
+
+def attribute_text(attribute: Attribute) -> str:
+    """Mesos' text form of an attribute value (``2``, ``[1-3]``, ``{a,b}``, ``east``)."""
+    if attribute.type is ValueType.SCALAR:
+        return f"{attribute.scalar:g}"
+    if attribute.type is ValueType.RANGES:
+        return "[" + ",".join(f"{r.begin}-{r.end}" for r in attribute.ranges) + "]"
+    if attribute.type is ValueType.SET:
+        return "{" + ",".join(sorted(attribute.set)) + "}"
+    return attribute.text
 
 
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")

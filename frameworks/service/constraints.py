@@ -22,7 +22,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from actors.messages import Attribute, Offer, ValueType
+from actors.messages import Offer
+from actors.messages.info import attribute_text
 from frameworks.service.spec import Constraint
 
 __all__ = ["AgentFacts", "allows", "attribute_text"]
@@ -43,17 +44,6 @@ class AgentFacts:
         if name == "hostname":
             return self.hostname or None
         return self.attributes.get(name)
-
-
-def attribute_text(attribute: Attribute) -> str:
-    """Mesos' text form of an attribute value (``2``, ``[1-3]``, ``{a,b}``, ``east``)."""
-    if attribute.type is ValueType.SCALAR:
-        return f"{attribute.scalar:g}"
-    if attribute.type is ValueType.RANGES:
-        return "[" + ",".join(f"{r.begin}-{r.end}" for r in attribute.ranges) + "]"
-    if attribute.type is ValueType.SET:
-        return "{" + ",".join(sorted(attribute.set)) + "}"
-    return attribute.text
 
 
 def allows(constraints: Iterable[Constraint], facts: AgentFacts,
