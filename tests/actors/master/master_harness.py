@@ -97,12 +97,17 @@ class Peer:
         msg: T = self.proc.inbox[kind].get(timeout=timeout)
         return msg
 
-    def nothing(self, kind: type) -> bool:
+    def settled(self) -> None:
+        """The master settled, and what it sent here was handled (an ask queues behind it)."""
         self.cluster.settle()
+        self.ref.proxy().pid.get(timeout=WAIT)
+
+    def nothing(self, kind: type) -> bool:
+        self.settled()
         return self.proc.inbox[kind].empty()
 
     def drain(self, kind: type[T]) -> list[T]:
-        self.cluster.settle()
+        self.settled()
         out = []
         while not self.proc.inbox[kind].empty():
             out.append(self.proc.inbox[kind].get_nowait())
